@@ -1,0 +1,300 @@
+//! Function configuration from the environment, validated at start-up.
+
+use crate::error::{Error, Result, Step};
+use crate::ids::{AccountId, ParentId};
+use crate::vendor::VendorName;
+
+/// The configuration every function and the CLI share (DESIGN.md,
+/// "Configuration").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub vendors: Vec<VendorName>,
+    pub secret_prefix: String,
+    pub member_role_name: String,
+    pub include_ous: Vec<ParentId>,
+    pub exclude_accounts: Vec<AccountId>,
+    pub ledger_table: String,
+    pub tag_prefix: String,
+    pub notify_topic_arn: Option<String>,
+}
+
+/// Whether an account is in scope, and why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    In,
+    Out(String),
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config> {
+        Config::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads and validates every variable, reporting all problems at once,
+    /// each naming its variable and what is allowed.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        let mut problems = Vec::new();
+        let value = |key: &str| {
+            get(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let vendors = match value("VENDORS") {
+            None => {
+                problems.push(format!(
+                    "VENDORS is not set (a comma-separated list of: {})",
+                    allowed_vendors()
+                ));
+                Vec::new()
+            }
+            Some(raw) => {
+                let mut vendors = Vec::new();
+                for name in list(&raw) {
+                    match name.parse::<VendorName>() {
+                        Ok(v) if !vendors.contains(&v) => vendors.push(v),
+                        Ok(_) => {}
+                        Err(e) => problems.push(format!("VENDORS: {e}")),
+                    }
+                }
+                vendors
+            }
+        };
+
+        let secret_prefix = value("SECRET_PREFIX").unwrap_or_else(|| "vendorlink/".into());
+        if !secret_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+        {
+            problems.push(format!(
+                "SECRET_PREFIX: `{secret_prefix}` has characters a secret name cannot have (allowed: letters, digits and /_+=.@-)"
+            ));
+        }
+
+        let member_role_name =
+            value("MEMBER_ROLE_NAME").unwrap_or_else(|| "OrganizationAccountAccessRole".into());
+        if !is_iam_name(&member_role_name, 64) {
+            problems.push(format!(
+                "MEMBER_ROLE_NAME: `{member_role_name}` is not an IAM role name (1-64 of letters, digits and _+=,.@-)"
+            ));
+        }
+
+        let include_ous = parse_list(value("INCLUDE_OUS"), "INCLUDE_OUS", &mut problems);
+        let exclude_accounts =
+            parse_list(value("EXCLUDE_ACCOUNTS"), "EXCLUDE_ACCOUNTS", &mut problems);
+
+        let ledger_table = value("LEDGER_TABLE").unwrap_or_default();
+        if ledger_table.is_empty() {
+            problems.push("LEDGER_TABLE is not set (the ledger's DynamoDB table name)".into());
+        } else if !(3..=255).contains(&ledger_table.len())
+            || !ledger_table
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            problems.push(format!(
+                "LEDGER_TABLE: `{ledger_table}` is not a DynamoDB table name (3-255 of letters, digits and _.-)"
+            ));
+        }
+
+        let tag_prefix = value("TAG_PREFIX").unwrap_or_else(|| "vendorlink:".into());
+        // Room is left for the vendor name and a suffix within the 128-character key limit.
+        if tag_prefix.len() > 64
+            || !tag_prefix
+                .chars()
+                .all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c))
+            || tag_prefix.to_ascii_lowercase().starts_with("aws:")
+        {
+            problems.push(format!(
+                "TAG_PREFIX: `{tag_prefix}` is not a usable tag key prefix (at most 64 of letters, digits, spaces and _.:/=+-@, not starting with aws:)"
+            ));
+        }
+
+        let notify_topic_arn = value("NOTIFY_TOPIC_ARN");
+        if let Some(arn) = &notify_topic_arn {
+            let parts: Vec<_> = arn.splitn(6, ':').collect();
+            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[5].is_empty() {
+                problems.push(format!(
+                    "NOTIFY_TOPIC_ARN: `{arn}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"
+                ));
+            }
+        }
+
+        if !problems.is_empty() {
+            return Err(
+                Error::config(format!("invalid configuration: {}", problems.join("; ")))
+                    .in_step(Step::Startup),
+            );
+        }
+        Ok(Config {
+            vendors,
+            secret_prefix,
+            member_role_name,
+            include_ous,
+            exclude_accounts,
+            ledger_table,
+            tag_prefix,
+            notify_topic_arn,
+        })
+    }
+
+    /// Applies the scope filters to an account, given its parents (nearest
+    /// first, as [`crate::org::Organization::ancestors`] returns them).
+    /// An account is in an included OU when any of its ancestors is listed.
+    pub fn scope(&self, account: &AccountId, ancestors: &[ParentId]) -> Scope {
+        if self.exclude_accounts.contains(account) {
+            return Scope::Out(format!("account {account} is listed in EXCLUDE_ACCOUNTS"));
+        }
+        if !self.include_ous.is_empty() && !ancestors.iter().any(|p| self.include_ous.contains(p)) {
+            return Scope::Out(format!(
+                "account {account} is not under any OU of INCLUDE_OUS ({})",
+                self.include_ous
+                    .iter()
+                    .map(ParentId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Scope::In
+    }
+}
+
+fn allowed_vendors() -> String {
+    VendorName::ALL.map(VendorName::as_str).join(", ")
+}
+
+fn list(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_list<T: std::str::FromStr>(
+    raw: Option<String>,
+    var: &str,
+    problems: &mut Vec<String>,
+) -> Vec<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let Some(raw) = raw else { return Vec::new() };
+    list(&raw)
+        .filter_map(|item| match item.parse() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                problems.push(format!("{var}: {e}"));
+                None
+            }
+        })
+        .collect()
+}
+
+fn is_iam_name(name: &str, max: usize) -> bool {
+    (1..=max).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const MINIMAL: &[(&str, &str)] = &[
+        ("VENDORS", "cloudcraft"),
+        ("LEDGER_TABLE", "vendorlink-ledger"),
+    ];
+
+    #[test]
+    fn defaults_apply_when_only_required_variables_are_set() {
+        let c = config(MINIMAL).unwrap();
+        assert_eq!(c.vendors, [VendorName::Cloudcraft]);
+        assert_eq!(c.secret_prefix, "vendorlink/");
+        assert_eq!(c.member_role_name, "OrganizationAccountAccessRole");
+        assert_eq!(c.tag_prefix, "vendorlink:");
+        assert!(c.include_ous.is_empty() && c.exclude_accounts.is_empty());
+        assert_eq!(c.notify_topic_arn, None);
+    }
+
+    #[test]
+    fn vendors_are_trimmed_and_deduplicated() {
+        let c = config(&[
+            ("VENDORS", " risken, skyhigh ,risken,"),
+            ("LEDGER_TABLE", "t-1"),
+        ])
+        .unwrap();
+        assert_eq!(c.vendors, [VendorName::Risken, VendorName::Skyhigh]);
+    }
+
+    #[test]
+    fn unknown_vendor_names_the_variable_and_allowed_values() {
+        let err = config(&[("VENDORS", "cloudcraft,wiz"), ("LEDGER_TABLE", "t-1")]).unwrap_err();
+        assert_eq!(err.error_type(), "Fatal.Config");
+        assert!(err.message().contains(
+            "VENDORS: unknown vendor `wiz` (allowed: datatheorem, skyhigh, cloudcraft, risken, stellarcyber)"
+        ), "{err}");
+    }
+
+    #[test]
+    fn missing_required_variables_are_all_reported() {
+        let err = config(&[]).unwrap_err();
+        assert!(err.message().contains("VENDORS is not set"), "{err}");
+        assert!(err.message().contains("LEDGER_TABLE is not set"), "{err}");
+        assert_eq!(err.step(), Some(Step::Startup));
+    }
+
+    #[test]
+    fn bad_ou_and_account_ids_are_named() {
+        let mut vars = MINIMAL.to_vec();
+        vars.push(("INCLUDE_OUS", "ou-ab12-cdef3456, ou-bad"));
+        vars.push(("EXCLUDE_ACCOUNTS", "123456789012,12345"));
+        let err = config(&vars).unwrap_err();
+        assert!(
+            err.message()
+                .contains("INCLUDE_OUS: `ou-bad` is not an organizational unit id"),
+            "{err}"
+        );
+        assert!(
+            err.message()
+                .contains("EXCLUDE_ACCOUNTS: `12345` is not an AWS account id"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_topic_arn_role_name_and_tag_prefix_are_rejected() {
+        let mut vars = MINIMAL.to_vec();
+        vars.push(("NOTIFY_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:q"));
+        vars.push(("MEMBER_ROLE_NAME", "bad role"));
+        vars.push(("TAG_PREFIX", "aws:x"));
+        let err = config(&vars).unwrap_err();
+        for var in ["NOTIFY_TOPIC_ARN", "MEMBER_ROLE_NAME", "TAG_PREFIX"] {
+            assert!(err.message().contains(var), "{var}: {err}");
+        }
+    }
+
+    #[test]
+    fn scope_excludes_listed_accounts_and_requires_an_included_ancestor() {
+        let mut vars = MINIMAL.to_vec();
+        vars.push(("INCLUDE_OUS", "ou-ab12-parent00"));
+        vars.push(("EXCLUDE_ACCOUNTS", "111111111111"));
+        let c = config(&vars).unwrap();
+        let parent: ParentId = "ou-ab12-parent00".parse().unwrap();
+        let child: ParentId = "ou-ab12-child000".parse().unwrap();
+        let root: ParentId = "r-ab12".parse().unwrap();
+        let a: AccountId = "222222222222".parse().unwrap();
+        assert_eq!(
+            c.scope(&a, &[child.clone(), parent, root.clone()]),
+            Scope::In
+        );
+        assert!(matches!(c.scope(&a, &[child, root]), Scope::Out(r) if r.contains("INCLUDE_OUS")));
+        let excluded: AccountId = "111111111111".parse().unwrap();
+        assert!(matches!(c.scope(&excluded, &[]), Scope::Out(r) if r.contains("EXCLUDE_ACCOUNTS")));
+    }
+}

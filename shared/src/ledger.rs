@@ -1,0 +1,444 @@
+//! The ledger: one DynamoDB item per account and vendor, moved forward only
+//! by conditional writes, so duplicate events, concurrent executions and
+//! retries can never act twice.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use aws_sdk_dynamodb::Client as DynamoClient;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{aws_error, error_code};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ids::AccountId;
+use crate::vendor::VendorName;
+
+/// Where an account stands with a vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerState {
+    /// An execution has taken the account for this vendor.
+    Claimed,
+    /// The vendor's trust role exists and matches its spec.
+    RoleReady,
+    /// The vendor accepted the registration; it may still be processing.
+    Registered,
+    Active,
+    Failed,
+    Offboarded,
+}
+
+impl LedgerState {
+    pub const ALL: [LedgerState; 6] = [
+        LedgerState::Claimed,
+        LedgerState::RoleReady,
+        LedgerState::Registered,
+        LedgerState::Active,
+        LedgerState::Failed,
+        LedgerState::Offboarded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerState::Claimed => "claimed",
+            LedgerState::RoleReady => "role_ready",
+            LedgerState::Registered => "registered",
+            LedgerState::Active => "active",
+            LedgerState::Failed => "failed",
+            LedgerState::Offboarded => "offboarded",
+        }
+    }
+
+    fn parse(s: &str) -> Option<LedgerState> {
+        LedgerState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for LedgerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One ledger item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub account: AccountId,
+    pub vendor: VendorName,
+    pub state: LedgerState,
+    pub role_arn: Option<String>,
+    pub vendor_ref: Option<String>,
+    /// How many times the account was claimed for this vendor.
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// The execution that last moved the item.
+    pub execution: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A requested state change: the new state, which states it may come from,
+/// and the fields it records.
+#[derive(Debug, Clone, Default)]
+pub struct Transition {
+    to: Option<LedgerState>,
+    from: Vec<LedgerState>,
+    from_absent: bool,
+    count_attempt: bool,
+    role_arn: Option<String>,
+    vendor_ref: Option<String>,
+    last_error: Option<String>,
+    execution: Option<String>,
+}
+
+impl Transition {
+    /// Take the account for a vendor: allowed when there is no item yet, or
+    /// the last run failed or offboarded it. Counts an attempt.
+    pub fn claim(execution: &str) -> Self {
+        Transition {
+            to: Some(LedgerState::Claimed),
+            from: vec![LedgerState::Failed, LedgerState::Offboarded],
+            from_absent: true,
+            count_attempt: true,
+            execution: Some(execution.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    pub fn role_ready(role_arn: &str) -> Self {
+        Transition {
+            to: Some(LedgerState::RoleReady),
+            from: vec![LedgerState::Claimed, LedgerState::RoleReady],
+            role_arn: Some(role_arn.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    pub fn registered(vendor_ref: &str) -> Self {
+        Transition {
+            to: Some(LedgerState::Registered),
+            from: vec![LedgerState::RoleReady, LedgerState::Registered],
+            vendor_ref: Some(vendor_ref.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    pub fn active() -> Self {
+        Transition {
+            to: Some(LedgerState::Active),
+            from: vec![LedgerState::Registered, LedgerState::Active],
+            ..Default::default()
+        }
+    }
+
+    /// Record a failure, from any state but offboarded.
+    pub fn failed(error: &str) -> Self {
+        Transition {
+            to: Some(LedgerState::Failed),
+            from: vec![
+                LedgerState::Claimed,
+                LedgerState::RoleReady,
+                LedgerState::Registered,
+                LedgerState::Active,
+                LedgerState::Failed,
+            ],
+            last_error: Some(error.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    pub fn offboarded() -> Self {
+        Transition {
+            to: Some(LedgerState::Offboarded),
+            from: LedgerState::ALL.to_vec(),
+            from_absent: true,
+            ..Default::default()
+        }
+    }
+
+    /// Also record which execution made the change.
+    pub fn by(mut self, execution: &str) -> Self {
+        self.execution = Some(execution.to_owned());
+        self
+    }
+}
+
+/// Whether a transition was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransitionOutcome {
+    Applied(LedgerEntry),
+    /// The item was in a state the transition may not come from (another
+    /// execution holds it, or it is already done); here is what it holds.
+    Refused {
+        current: Option<LedgerEntry>,
+    },
+}
+
+#[derive(Clone)]
+pub struct Ledger {
+    client: DynamoClient,
+    table: String,
+}
+
+const K_ACCOUNT: &str = "account_id";
+const K_VENDOR: &str = "vendor";
+
+impl Ledger {
+    pub fn new(client: DynamoClient, table: impl Into<String>) -> Self {
+        Ledger {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table when it is absent (the local stack and tests; the
+    /// SAM template creates it in AWS).
+    pub async fn ensure_table(&self) -> Result<()> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+        };
+        let build_err = |e: aws_sdk_dynamodb::error::BuildError| {
+            Error::config(format!("building the ledger table definition: {e}"))
+        };
+        let result = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr(K_ACCOUNT).map_err(build_err)?)
+            .attribute_definitions(attr(K_VENDOR).map_err(build_err)?)
+            .key_schema(key(K_ACCOUNT, KeyType::Hash).map_err(build_err)?)
+            .key_schema(key(K_VENDOR, KeyType::Range).map_err(build_err)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e) == Some("ResourceInUseException") => Ok(()),
+            Err(e) => Err(aws_error(
+                &format!("creating ledger table {}", self.table),
+                e,
+            )),
+        }
+    }
+
+    /// Applies a transition with one conditional write.
+    pub async fn transition(
+        &self,
+        account: &AccountId,
+        vendor: VendorName,
+        transition: Transition,
+    ) -> Result<TransitionOutcome> {
+        let to = transition
+            .to
+            .ok_or_else(|| Error::config("a ledger transition needs a target state"))?;
+        let now = DateTime::from(std::time::SystemTime::now())
+            .fmt(DateTimeFormat::DateTime)
+            .map_err(|e| Error::config(format!("formatting the time: {e}")))?;
+
+        let mut names = HashMap::from([("#state".to_owned(), "state".to_owned())]);
+        let mut values = HashMap::from([
+            (":to".to_owned(), s(to.as_str())),
+            (":now".to_owned(), s(&now)),
+            (":zero".to_owned(), n(0)),
+            (":inc".to_owned(), n(u32::from(transition.count_attempt))),
+        ]);
+        let mut sets = vec![
+            "#state = :to".to_owned(),
+            "updated_at = :now".to_owned(),
+            "created_at = if_not_exists(created_at, :now)".to_owned(),
+            "attempts = if_not_exists(attempts, :zero) + :inc".to_owned(),
+        ];
+        let mut removes = Vec::new();
+        for (field, value) in [
+            ("role_arn", &transition.role_arn),
+            ("vendor_ref", &transition.vendor_ref),
+            ("last_error", &transition.last_error),
+            ("execution", &transition.execution),
+        ] {
+            if let Some(v) = value {
+                names.insert(format!("#{field}"), field.to_owned());
+                values.insert(format!(":{field}"), s(v));
+                sets.push(format!("#{field} = :{field}"));
+            }
+        }
+        if to == LedgerState::Active {
+            removes.push("last_error");
+        }
+
+        let mut allowed = Vec::new();
+        for (i, state) in transition.from.iter().enumerate() {
+            values.insert(format!(":from{i}"), s(state.as_str()));
+            allowed.push(format!(":from{i}"));
+        }
+        let mut conditions = Vec::new();
+        if transition.from_absent {
+            conditions.push(format!("attribute_not_exists({K_ACCOUNT})"));
+        }
+        if !allowed.is_empty() {
+            conditions.push(format!("#state IN ({})", allowed.join(", ")));
+        }
+        let mut update = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            update.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(K_ACCOUNT, s(account.as_str()))
+            .key(K_VENDOR, s(vendor.as_str()))
+            .update_expression(update)
+            .condition_expression(conditions.join(" OR "))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                let entry = entry_from_item(&item)?;
+                tracing::info!(account = %account, vendor = %vendor, state = %to, "ledger moved");
+                Ok(TransitionOutcome::Applied(entry))
+            }
+            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => {
+                let current = self.get(account, vendor).await?;
+                Ok(TransitionOutcome::Refused { current })
+            }
+            Err(e) => Err(
+                aws_error(&format!("updating ledger table {}", self.table), e)
+                    .for_account(account)
+                    .for_vendor(vendor),
+            ),
+        }
+    }
+
+    /// One item, read consistently.
+    pub async fn get(
+        &self,
+        account: &AccountId,
+        vendor: VendorName,
+    ) -> Result<Option<LedgerEntry>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(K_ACCOUNT, s(account.as_str()))
+            .key(K_VENDOR, s(vendor.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                aws_error(&format!("reading ledger table {}", self.table), e)
+                    .for_account(account)
+                    .for_vendor(vendor)
+            })?;
+        out.item.as_ref().map(entry_from_item).transpose()
+    }
+
+    /// Every vendor's item for one account.
+    pub async fn account_entries(&self, account: &AccountId) -> Result<Vec<LedgerEntry>> {
+        let mut entries = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("account_id = :a")
+            .expression_attribute_values(":a", s(account.as_str()))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                aws_error(&format!("querying ledger table {}", self.table), e).for_account(account)
+            })?;
+            for item in page.items.unwrap_or_default() {
+                entries.push(entry_from_item(&item)?);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Every item of the ledger (all pages).
+    pub async fn all_entries(&self) -> Result<Vec<LedgerEntry>> {
+        let mut entries = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| aws_error(&format!("scanning ledger table {}", self.table), e))?;
+            for item in page.items.unwrap_or_default() {
+                entries.push(entry_from_item(&item)?);
+            }
+        }
+        Ok(entries)
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn n(v: u32) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn entry_from_item(item: &HashMap<String, AttributeValue>) -> Result<LedgerEntry> {
+    let bad = |what: &str| {
+        Error::new(
+            ErrorKind::Config,
+            format!("ledger item has a bad or missing `{what}`"),
+        )
+    };
+    let text = |key: &str| item.get(key).and_then(|v| v.as_s().ok()).cloned();
+    let account = text(K_ACCOUNT)
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| bad(K_ACCOUNT))?;
+    let vendor = text(K_VENDOR)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad(K_VENDOR))?;
+    let state = text("state")
+        .and_then(|st| LedgerState::parse(&st))
+        .ok_or_else(|| bad("state"))?;
+    let attempts = item
+        .get("attempts")
+        .and_then(|v| v.as_n().ok())
+        .map(|v| v.parse().map_err(|_| bad("attempts")))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(LedgerEntry {
+        account,
+        vendor,
+        state,
+        role_arn: text("role_arn"),
+        vendor_ref: text("vendor_ref"),
+        attempts,
+        last_error: text("last_error"),
+        execution: text("execution"),
+        created_at: text("created_at").unwrap_or_default(),
+        updated_at: text("updated_at").unwrap_or_default(),
+    })
+}
