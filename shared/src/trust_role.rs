@@ -140,6 +140,11 @@ impl MemberIam {
         })
     }
 
+    /// Wraps an IAM client that already acts in the member account.
+    pub fn from_client(iam: IamClient, account: AccountId) -> Self {
+        MemberIam { iam, account }
+    }
+
     pub fn account(&self) -> &AccountId {
         &self.account
     }

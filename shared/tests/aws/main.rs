@@ -1,0 +1,11 @@
+//! The account side against the AWS emulator (moto server), through the real
+//! AWS SDK. Run under `local/with-moto` (as `make test` does), which starts
+//! the emulator and sets `AWS_ENDPOINT_URL`. Every test makes its own
+//! organization and accounts, so tests never see each other's state.
+
+mod support;
+
+mod ledger;
+mod org;
+mod secrets;
+mod trust_roles;

@@ -1,0 +1,191 @@
+use aws_sdk_secretsmanager::Client as SecretsManagerClient;
+use serde_json::{json, Value};
+use vendorlink::secret::{SecretStore, VendorSecret};
+use vendorlink::VendorName;
+
+use crate::support::fresh_account;
+
+async fn store_with(vendor: VendorName, value: Value) -> (SecretStore, SecretsManagerClient) {
+    let (sdk, _) = fresh_account().await;
+    let client = SecretsManagerClient::new(&sdk);
+    let prefix = "vendorlink/";
+    client
+        .create_secret()
+        .name(format!("{prefix}{vendor}"))
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("create secret");
+    (SecretStore::new(client.clone(), prefix), client)
+}
+
+async fn current(client: &SecretsManagerClient, name: &str) -> Value {
+    let out = client
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+        .expect("get secret");
+    serde_json::from_str(out.secret_string().expect("string")).expect("json")
+}
+
+async fn version_count(client: &SecretsManagerClient, name: &str) -> usize {
+    client
+        .list_secret_version_ids()
+        .secret_id(name)
+        .send()
+        .await
+        .expect("list versions")
+        .versions()
+        .len()
+}
+
+fn datatheorem_without_external_id() -> Value {
+    json!({"api_key": "dt-key-0123456789", "aws_account_id": "999900001111", "operator_note": "kept as is"})
+}
+
+#[tokio::test]
+async fn loads_a_typed_secret() {
+    let (store, _) = store_with(
+        VendorName::Cloudcraft,
+        json!({"api_key": "cc-key", "region": "eu-west-1"}),
+    )
+    .await;
+    let VendorSecret::Cloudcraft(secret) = store.load(VendorName::Cloudcraft).await.unwrap() else {
+        panic!("wrong variant")
+    };
+    assert_eq!(secret.api_key.expose(), "cc-key");
+    assert_eq!(secret.region, "eu-west-1");
+}
+
+#[tokio::test]
+async fn missing_secret_is_a_config_error_naming_it() {
+    let (sdk, _) = fresh_account().await;
+    let store = SecretStore::new(SecretsManagerClient::new(&sdk), "vendorlink/");
+    let err = store.load(VendorName::Skyhigh).await.unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Config");
+    assert_eq!(err.vendor(), Some(VendorName::Skyhigh));
+    assert!(
+        err.message()
+            .contains("secret `vendorlink/skyhigh` does not exist"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_secret_is_a_config_error_without_its_content() {
+    let (store, _) = store_with(
+        VendorName::Risken,
+        json!({"access_token": "RISKEN-TOKEN-SECRET", "project_id": "not-a-number",
+               "aws_account_id": "999900001111", "base_url": "https://risken.example"}),
+    )
+    .await;
+    let err = store.load(VendorName::Risken).await.unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(
+        text.contains("field `project_id` has an invalid value"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("RISKEN-TOKEN-SECRET") && !text.contains("not-a-number"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn absent_external_id_is_generated_and_written_back() {
+    let (store, client) =
+        store_with(VendorName::Datatheorem, datatheorem_without_external_id()).await;
+    let secret = store
+        .load_with_external_id(VendorName::Datatheorem)
+        .await
+        .unwrap();
+    let generated = secret
+        .external_id()
+        .expect("external id")
+        .expose()
+        .to_owned();
+    assert_eq!(generated.len(), 43);
+
+    let stored = current(&client, "vendorlink/datatheorem").await;
+    assert_eq!(stored["external_id"], json!(generated));
+    // Everything else in the secret is kept as the operator wrote it.
+    assert_eq!(stored["api_key"], json!("dt-key-0123456789"));
+    assert_eq!(stored["operator_note"], json!("kept as is"));
+
+    // A later run uses the stored ID and writes nothing.
+    let again = store
+        .load_with_external_id(VendorName::Datatheorem)
+        .await
+        .unwrap();
+    assert_eq!(again.external_id().unwrap().expose(), generated);
+    assert_eq!(version_count(&client, "vendorlink/datatheorem").await, 2);
+}
+
+#[tokio::test]
+async fn existing_external_id_is_used_without_a_write() {
+    let (store, client) = store_with(
+        VendorName::Risken,
+        json!({
+        "access_token": "t", "project_id": 3, "aws_account_id": "999900001111",
+        "base_url": "https://risken.example", "external_id": "operator-chosen-external-id"}),
+    )
+    .await;
+    let secret = store
+        .load_with_external_id(VendorName::Risken)
+        .await
+        .unwrap();
+    assert_eq!(
+        secret.external_id().unwrap().expose(),
+        "operator-chosen-external-id"
+    );
+    assert_eq!(version_count(&client, "vendorlink/risken").await, 1);
+}
+
+#[tokio::test]
+async fn vendors_issuing_their_own_trust_get_no_generated_id() {
+    let (store, client) = store_with(
+        VendorName::Stellarcyber,
+        json!({
+        "user_id": "u", "api_key": "k", "tenant_id": "t", "aws_account_id": "999900001111",
+        "base_url": "https://stellar.example"}),
+    )
+    .await;
+    let secret = store
+        .load_with_external_id(VendorName::Stellarcyber)
+        .await
+        .unwrap();
+    assert!(secret.external_id().is_none());
+    assert_eq!(version_count(&client, "vendorlink/stellarcyber").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_runs_end_up_with_the_same_external_id() {
+    // Several rounds, each with a fresh secret and four writers started
+    // together, so that they really do read the same first version.
+    for round in 0..5 {
+        let (store, client) =
+            store_with(VendorName::Datatheorem, datatheorem_without_external_id()).await;
+        let run = || {
+            let store = store.clone();
+            tokio::spawn(async move { store.load_with_external_id(VendorName::Datatheorem).await })
+        };
+        let handles = [run(), run(), run(), run()];
+        let mut ids = Vec::new();
+        for handle in handles {
+            let secret = handle.await.unwrap().unwrap();
+            ids.push(secret.external_id().unwrap().expose().to_owned());
+        }
+        let stored = current(&client, "vendorlink/datatheorem").await;
+        for id in &ids {
+            assert_eq!(id, &ids[0], "round {round}: writers disagree");
+        }
+        assert_eq!(stored["external_id"], json!(ids[0]), "round {round}");
+        // Exactly one write-back happened: the original version plus one.
+        assert_eq!(
+            version_count(&client, "vendorlink/datatheorem").await,
+            2,
+            "round {round}"
+        );
+    }
+}

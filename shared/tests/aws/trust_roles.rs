@@ -1,0 +1,410 @@
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_iam::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_iam::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_iam::Client as IamClient;
+use aws_smithy_mocks::{mock, mock_client};
+use serde_json::{json, Value};
+use vendorlink::policy::decode_policy;
+use vendorlink::secret::Secret;
+use vendorlink::trust_role::{Drift, MemberIam, RoleSpec};
+use vendorlink::vendor::{TrustParameters, VendorName};
+use vendorlink::AccountId;
+
+use crate::support::{base_sdk, fresh_org, TestOrg};
+
+const SECURITY_AUDIT: &str = "arn:aws:iam::aws:policy/SecurityAudit";
+const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+fn principal() -> AccountId {
+    "999988887777".parse().unwrap()
+}
+
+fn spec(vendor: VendorName, external_id: Option<&str>) -> RoleSpec {
+    RoleSpec::new(
+        vendor,
+        vendor.default_role(),
+        TrustParameters {
+            principal: principal(),
+            external_id: external_id.map(Secret::new),
+        },
+    )
+}
+
+async fn member_iam(t: &TestOrg) -> MemberIam {
+    let sts = aws_sdk_sts::Client::new(&t.sdk);
+    MemberIam::assume(
+        &t.sdk,
+        &sts,
+        &t.member,
+        "OrganizationAccountAccessRole",
+        "vendorlink-test",
+    )
+    .await
+    .unwrap()
+}
+
+/// An IAM client acting in the member account, whose every call's action
+/// name is recorded, so a test can prove no write was made.
+async fn recording_iam(t: &TestOrg) -> (IamClient, Arc<Mutex<Vec<String>>>) {
+    #[derive(Debug)]
+    struct RecordActions(Arc<Mutex<Vec<String>>>);
+    impl Intercept for RecordActions {
+        fn name(&self) -> &'static str {
+            "RecordActions"
+        }
+        fn read_before_transmit(
+            &self,
+            ctx: &BeforeTransmitInterceptorContextRef<'_>,
+            _: &RuntimeComponents,
+            _: &mut ConfigBag,
+        ) -> Result<(), aws_sdk_iam::error::BoxError> {
+            // IAM speaks the query protocol: the body starts `Action=<Name>&`.
+            let body = ctx.request().body().bytes().unwrap_or_default();
+            let body = String::from_utf8_lossy(body);
+            if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+                self.0.lock().unwrap().push(action.to_owned());
+            }
+            Ok(())
+        }
+    }
+    let sts = aws_sdk_sts::Client::new(&t.sdk);
+    let creds = sts
+        .assume_role()
+        .role_arn(format!(
+            "arn:aws:iam::{}:role/OrganizationAccountAccessRole",
+            t.member
+        ))
+        .role_session_name("recorder")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let actions = Arc::new(Mutex::new(Vec::new()));
+    let config = aws_sdk_iam::config::Builder::from(&t.sdk)
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            creds.access_key_id,
+            creds.secret_access_key,
+            Some(creds.session_token),
+            None,
+            "test",
+        ))
+        .interceptor(RecordActions(actions.clone()))
+        .build();
+    (IamClient::from_conf(config), actions)
+}
+
+async fn trust_document(iam: &IamClient, role: &str) -> Value {
+    let raw = iam
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .assume_role_policy_document
+        .unwrap();
+    decode_policy(&raw).expect("decodable trust policy")
+}
+
+async fn attached(iam: &IamClient, role: &str) -> Vec<String> {
+    let out = iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    let mut arns: Vec<_> = out
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn.clone())
+        .collect();
+    arns.sort();
+    arns
+}
+
+#[tokio::test]
+async fn creates_the_role_exactly_as_specified() {
+    let t = fresh_org().await;
+    let (iam, _) = recording_iam(&t).await;
+    let member = member_iam(&t).await;
+    let spec = spec(VendorName::Datatheorem, Some("ext-id-0123456789"));
+    let ensured = member.ensure_role(&spec).await.unwrap();
+    assert!(ensured.created());
+    assert_eq!(
+        ensured.arn,
+        format!("arn:aws:iam::{}:role/DataTheorem-Service", t.member)
+    );
+
+    // Read back by hand (the emulator evaluates no trust policies).
+    assert_eq!(
+        trust_document(&iam, "DataTheorem-Service").await,
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999988887777:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": "ext-id-0123456789"}}
+        }]})
+    );
+    assert_eq!(
+        attached(&iam, "DataTheorem-Service").await,
+        [SECURITY_AUDIT]
+    );
+    let inline = iam
+        .get_role_policy()
+        .role_name("DataTheorem-Service")
+        .policy_name("DataTheorem-APIGateway-SecurityAudit")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        decode_policy(inline.policy_document()).unwrap(),
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["apigateway:GET"], "Resource": "*"}]})
+    );
+    assert_eq!(member.inspect_role(&spec).await.unwrap().drift, []);
+}
+
+#[tokio::test]
+async fn a_role_without_external_id_has_no_condition() {
+    let t = fresh_org().await;
+    let (iam, _) = recording_iam(&t).await;
+    member_iam(&t)
+        .await
+        .ensure_role(&spec(VendorName::Stellarcyber, None))
+        .await
+        .unwrap();
+    let doc = trust_document(&iam, "StellarCyberConnector").await;
+    assert!(doc["Statement"][0].get("Condition").is_none(), "{doc}");
+}
+
+#[tokio::test]
+async fn a_role_that_is_already_right_gets_no_write_calls() {
+    let t = fresh_org().await;
+    let spec = spec(VendorName::Risken, Some("ext-id-0123456789"));
+    member_iam(&t).await.ensure_role(&spec).await.unwrap();
+
+    let (iam, actions) = recording_iam(&t).await;
+    let member = MemberIam::from_client(iam, t.member.clone());
+    let ensured = member.ensure_role(&spec).await.unwrap();
+    assert_eq!(ensured.repaired, []);
+    let actions = actions.lock().unwrap().clone();
+    assert!(!actions.is_empty());
+    for action in &actions {
+        assert!(
+            action.starts_with("Get") || action.starts_with("List"),
+            "write call {action} on a role that was already right: {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn drift_is_found_and_repaired() {
+    let t = fresh_org().await;
+    let (iam, _) = recording_iam(&t).await;
+    let member = member_iam(&t).await;
+    let spec = spec(VendorName::Skyhigh, Some("skyhigh-external-id"));
+    member.ensure_role(&spec).await.unwrap();
+    let role = "SkyhighSecurityAudit";
+
+    // Tamper: anyone may assume it, a managed policy swapped, the inline
+    // policy widened, and an extra inline policy added.
+    let open_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]});
+    iam.update_assume_role_policy()
+        .role_name(role)
+        .policy_document(open_trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    iam.detach_role_policy()
+        .role_name(role)
+        .policy_arn(SECURITY_AUDIT)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name(role)
+        .policy_arn(READ_ONLY)
+        .send()
+        .await
+        .unwrap();
+    let wide = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+    iam.put_role_policy()
+        .role_name(role)
+        .policy_name("SkyhighSecurityAudit-Required")
+        .policy_document(wide.to_string())
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name(role)
+        .policy_name("backdoor")
+        .policy_document(wide.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let mut drift = member.inspect_role(&spec).await.unwrap().drift;
+    drift.sort_by_key(|d| format!("{d:?}"));
+    assert_eq!(
+        drift,
+        [
+            Drift::InlinePolicyDiffers("SkyhighSecurityAudit-Required".into()),
+            Drift::InlinePolicyExtra("backdoor".into()),
+            Drift::ManagedPolicyExtra(READ_ONLY.into()),
+            Drift::ManagedPolicyMissing(SECURITY_AUDIT.into()),
+            Drift::TrustPolicy,
+        ]
+    );
+
+    let ensured = member.ensure_role(&spec).await.unwrap();
+    assert_eq!(ensured.repaired.len(), 5);
+    assert!(!ensured.created());
+    assert_eq!(member.inspect_role(&spec).await.unwrap().drift, []);
+    assert_eq!(attached(&iam, role).await, [SECURITY_AUDIT]);
+    assert_eq!(trust_document(&iam, role).await, spec.trust_policy());
+    let names = iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap()
+        .policy_names;
+    assert_eq!(names, ["SkyhighSecurityAudit-Required"]);
+}
+
+#[tokio::test]
+async fn a_changed_external_id_is_drift_in_the_trust_policy() {
+    let t = fresh_org().await;
+    let member = member_iam(&t).await;
+    member
+        .ensure_role(&spec(VendorName::Cloudcraft, Some("first-external-id")))
+        .await
+        .unwrap();
+    let rotated = spec(VendorName::Cloudcraft, Some("second-external-id"));
+    assert_eq!(
+        member.inspect_role(&rotated).await.unwrap().drift,
+        [Drift::TrustPolicy]
+    );
+    member.ensure_role(&rotated).await.unwrap();
+    assert_eq!(member.inspect_role(&rotated).await.unwrap().drift, []);
+}
+
+#[tokio::test]
+async fn a_missing_role_is_reported_as_such() {
+    let t = fresh_org().await;
+    let state = member_iam(&t)
+        .await
+        .inspect_role(&spec(VendorName::Cloudcraft, None))
+        .await
+        .unwrap();
+    assert_eq!(state.arn, None);
+    assert_eq!(state.drift, [Drift::RoleMissing]);
+}
+
+#[tokio::test]
+async fn delete_removes_policies_and_role_and_tolerates_absence() {
+    let t = fresh_org().await;
+    let (iam, _) = recording_iam(&t).await;
+    let member = member_iam(&t).await;
+    member
+        .ensure_role(&spec(VendorName::Risken, Some("ext-id-0123456789")))
+        .await
+        .unwrap();
+    assert!(member
+        .delete_role(VendorName::Risken, "RISKEN")
+        .await
+        .unwrap());
+    let err = iam.get_role().role_name("RISKEN").send().await.unwrap_err();
+    assert_eq!(
+        err.as_service_error()
+            .and_then(|e| aws_sdk_iam::error::ProvideErrorMetadata::code(e)),
+        Some("NoSuchEntity")
+    );
+    assert!(!member
+        .delete_role(VendorName::Risken, "RISKEN")
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn a_role_that_cannot_be_completed_is_not_left_half_created() {
+    let t = fresh_org().await;
+    let (iam, _) = recording_iam(&t).await;
+    let member = member_iam(&t).await;
+    let mut bad = spec(VendorName::Cloudcraft, None);
+    bad.managed_policies = vec!["arn:aws:iam::aws:policy/NoSuchPolicyAnywhere".into()];
+    let err = member.ensure_role(&bad).await.unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Config", "{err}");
+    assert_eq!(err.account(), Some(&t.member));
+    assert_eq!(err.vendor(), Some(VendorName::Cloudcraft));
+    assert!(err.message().contains("NoSuchPolicyAnywhere"), "{err}");
+    assert!(
+        iam.get_role().role_name("cloudcraft").send().await.is_err(),
+        "role left behind"
+    );
+}
+
+#[tokio::test]
+async fn access_denied_on_the_member_role_is_role_not_ready() {
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    use aws_sdk_sts::types::error::RegionDisabledException;
+    // The emulator never denies AssumeRole, so the denial is mocked.
+    let denied = mock!(aws_sdk_sts::Client::assume_role).then_error(|| {
+        AssumeRoleError::generic(
+            aws_sdk_sts::error::ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("User is not authorized to perform: sts:AssumeRole")
+                .build(),
+        )
+    });
+    let sts = mock_client!(aws_sdk_sts, [&denied]);
+    let sdk = base_sdk().await;
+    let account: AccountId = "123456789012".parse().unwrap();
+    let err = MemberIam::assume(&sdk, &sts, &account, "AWSControlTowerExecution", "s")
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.error_type(), "Retryable.RoleNotReady");
+    assert_eq!(err.account(), Some(&account));
+    assert!(
+        err.message()
+            .contains("arn:aws:iam::123456789012:role/AWSControlTowerExecution"),
+        "{err}"
+    );
+
+    let disabled = mock!(aws_sdk_sts::Client::assume_role).then_error(|| {
+        AssumeRoleError::RegionDisabledException(
+            RegionDisabledException::builder().message("off").build(),
+        )
+    });
+    let sts = mock_client!(aws_sdk_sts, [&disabled]);
+    let err = MemberIam::assume(&sdk, &sts, &account, "OrganizationAccountAccessRole", "s")
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.error_type(), "Fatal.Config");
+}
+
+#[tokio::test]
+async fn throttling_is_retryable_throttled() {
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    let throttled = mock!(aws_sdk_sts::Client::assume_role).then_error(|| {
+        AssumeRoleError::generic(
+            aws_sdk_sts::error::ErrorMetadata::builder()
+                .code("Throttling")
+                .message("Rate exceeded")
+                .build(),
+        )
+    });
+    let sts = mock_client!(aws_sdk_sts, [&throttled]);
+    let sdk = base_sdk().await;
+    let account: AccountId = "123456789012".parse().unwrap();
+    let err = MemberIam::assume(&sdk, &sts, &account, "OrganizationAccountAccessRole", "s")
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.error_type(), "Retryable.Throttled");
+    assert!(err.message().contains("Throttling: Rate exceeded"), "{err}");
+}
