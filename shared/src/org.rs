@@ -95,7 +95,13 @@ impl Organization {
     /// Every account of the organization (all pages).
     pub async fn list_accounts(&self) -> Result<Vec<AccountInfo>> {
         let mut accounts = Vec::new();
-        let mut pages = self.client.list_accounts().into_paginator().send();
+        // 20 is the API's largest page; asking for it keeps the call count low.
+        let mut pages = self
+            .client
+            .list_accounts()
+            .max_results(20)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("listing the organization's accounts", e))?;
             for acc in page.accounts.unwrap_or_default() {

@@ -163,7 +163,7 @@ async fn vendors_issuing_their_own_trust_get_no_generated_id() {
 async fn concurrent_first_runs_end_up_with_the_same_external_id() {
     // Several rounds, each with a fresh secret and four writers started
     // together, so that they really do read the same first version.
-    for round in 0..5 {
+    for round in 0..3 {
         let (store, client) =
             store_with(VendorName::Datatheorem, datatheorem_without_external_id()).await;
         let run = || {
