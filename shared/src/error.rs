@@ -99,6 +99,8 @@ pub struct Error {
     step: Option<Step>,
     account: Option<AccountId>,
     vendor: Option<VendorName>,
+    /// The HTTP status a vendor answered, when the error is a vendor answer.
+    http_status: Option<u16>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -111,6 +113,7 @@ impl Error {
             step: None,
             account: None,
             vendor: None,
+            http_status: None,
         }
     }
 
@@ -144,6 +147,15 @@ impl Error {
 
     pub fn vendor(&self) -> Option<VendorName> {
         self.vendor
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        self.http_status
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.http_status = Some(status);
+        self
     }
 
     /// Sets the step unless a more precise one was already recorded.

@@ -14,6 +14,7 @@ pub mod policy;
 pub mod secret;
 pub mod trust_role;
 pub mod vendor;
+pub mod vendors;
 
 pub use error::{Error, ErrorKind, Result, ResultExt, Step};
 pub use ids::{AccountId, ParentId};

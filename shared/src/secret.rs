@@ -104,6 +104,11 @@ impl BaseUrl {
         Ok(BaseUrl(url.as_str().trim_end_matches('/').to_owned()))
     }
 
+    /// A vendor's public host, from a constant in this crate.
+    pub(crate) fn from_static(url: &'static str) -> BaseUrl {
+        BaseUrl(url.to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

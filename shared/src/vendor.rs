@@ -209,6 +209,11 @@ pub struct Registration {
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Deregistration {
     Removed,
+    /// The vendor accepted the removal and processes it; poll
+    /// [`Vendor::status`] with this reference until it is active (done).
+    Pending {
+        reference: String,
+    },
     /// The vendor no longer knew the account: nothing to do.
     NotFound,
     /// The vendor has no API for it: a person must do it, as instructed.

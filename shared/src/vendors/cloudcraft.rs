@@ -1,0 +1,161 @@
+//! Cloudcraft (seed: cloudcraft-add-aws-accounts.txt; notes: vendor-apis.md).
+//! Trust parameters come from `GET /aws/account/iamParameters`; an account is
+//! registered by role ARN (looked up in `GET /aws/account` first), active as
+//! soon as `POST /aws/account` answers 201, and removed by id.
+
+use reqwest::header::AUTHORIZATION;
+use reqwest::{Method, RequestBuilder};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::{ErrorKind, Result};
+use crate::ids::AccountId;
+use crate::secret::{BaseUrl, CloudcraftSecret, Secret};
+use crate::vendor::{
+    AccountToRegister, Deregistration, Registration, RegistrationStatus, TrustParameters, Vendor,
+    VendorName,
+};
+use crate::vendors::http::{VendorCall, VendorHttp};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.cloudcraft.co";
+const ACCOUNTS: &str = "/aws/account";
+const IAM_PARAMETERS: &str = "/aws/account/iamParameters";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IamParameters {
+    account_id: String,
+    external_id: Secret,
+}
+
+#[derive(Debug, Deserialize)]
+struct AccountList {
+    #[serde(default)]
+    accounts: Vec<CloudcraftAccount>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CloudcraftAccount {
+    id: String,
+    #[serde(default)]
+    role_arn: String,
+}
+
+pub struct Cloudcraft {
+    http: VendorHttp,
+    base: BaseUrl,
+    secret: CloudcraftSecret,
+}
+
+impl Cloudcraft {
+    pub fn new(http: VendorHttp, base: BaseUrl, secret: CloudcraftSecret) -> Self {
+        Cloudcraft { http, base, secret }
+    }
+
+    fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
+        VendorCall::new(VendorName::Cloudcraft, doing, &[&self.secret.api_key])
+    }
+
+    fn authed(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, &self.base.join(path)).header(
+            AUTHORIZATION,
+            format!("Bearer {}", self.secret.api_key.expose()),
+        )
+    }
+
+    async fn find(&self, role_arn: &str) -> Result<Option<CloudcraftAccount>> {
+        let call = self.call("listing AWS accounts");
+        let response = self
+            .http
+            .get(&call, || self.authed(Method::GET, ACCOUNTS))
+            .await?;
+        let list: AccountList = call.json(response).await?;
+        Ok(list.accounts.into_iter().find(|a| a.role_arn == role_arn))
+    }
+}
+
+impl Vendor for Cloudcraft {
+    fn name(&self) -> VendorName {
+        VendorName::Cloudcraft
+    }
+
+    async fn trust_parameters(&self) -> Result<TrustParameters> {
+        let call = self.call("reading the IAM role parameters");
+        let response = self
+            .http
+            .get(&call, || self.authed(Method::GET, IAM_PARAMETERS))
+            .await?;
+        let params: IamParameters = call.json(response).await?;
+        let principal: AccountId = params
+            .account_id
+            .parse()
+            .map_err(|e| call.unexpected(&format!("iamParameters.accountId: {e}")))?;
+        Ok(TrustParameters {
+            principal,
+            external_id: Some(params.external_id),
+        })
+    }
+
+    async fn register(&self, account: &AccountToRegister) -> Result<Registration> {
+        if let Some(existing) = self.find(&account.role_arn).await? {
+            return Ok(Registration {
+                reference: existing.id,
+                status: RegistrationStatus::Active,
+            });
+        }
+        let call = self.call("adding the AWS account");
+        let request = self.authed(Method::POST, ACCOUNTS).json(&json!({
+            "name": account.account_name,
+            "roleArn": account.role_arn,
+            "region": self.secret.region,
+        }));
+        let response = match self.http.send(&call, request).await {
+            Ok(response) => response,
+            // Cloudcraft assumes the role at once to validate it; right after
+            // the role is created IAM may not have propagated it yet.
+            Err(err) if err.kind() == ErrorKind::Vendor && mentions_assume_role(err.message()) => {
+                return Err(crate::error::Error::new(
+                    ErrorKind::RoleNotReady,
+                    err.message().to_owned(),
+                )
+                .for_vendor(VendorName::Cloudcraft))
+            }
+            Err(err) => return Err(err),
+        };
+        let created: CloudcraftAccount = call.json(response).await?;
+        Ok(Registration {
+            reference: created.id,
+            status: RegistrationStatus::Active,
+        })
+    }
+
+    /// No status endpoint: an account still listed is active.
+    async fn status(&self, account: &AccountToRegister, _: &str) -> Result<RegistrationStatus> {
+        Ok(match self.find(&account.role_arn).await? {
+            Some(_) => RegistrationStatus::Active,
+            None => RegistrationStatus::Failed {
+                reason: format!("Cloudcraft no longer lists role {}", account.role_arn),
+            },
+        })
+    }
+
+    async fn deregister(&self, account: &AccountToRegister) -> Result<Deregistration> {
+        let Some(existing) = self.find(&account.role_arn).await? else {
+            return Ok(Deregistration::NotFound);
+        };
+        let call = self.call("removing the AWS account");
+        let request = self.authed(Method::DELETE, &format!("{ACCOUNTS}/{}", existing.id));
+        match self.http.send(&call, request).await {
+            Ok(_) => Ok(Deregistration::Removed),
+            Err(err) if err.http_status() == Some(404) => Ok(Deregistration::NotFound),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// Whether a refusal is about assuming the role (not yet assumable).
+pub(crate) fn mentions_assume_role(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("assume") || lower.contains("sts:assumerole")
+}

@@ -1,0 +1,112 @@
+//! Data Theorem: one documented call, `POST cloud_authenticators` (seed:
+//! datatheorem-aws-onboarding.txt). No list, status or delete API is public,
+//! so registration is active on success, idempotency comes from the ledger,
+//! and offboarding is a manual step that is reported, never faked.
+
+use reqwest::header::AUTHORIZATION;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::secret::{BaseUrl, DataTheoremSecret};
+use crate::vendor::{
+    AccountToRegister, Deregistration, Registration, RegistrationStatus, TrustParameters, Vendor,
+    VendorName,
+};
+use crate::vendors::http::{VendorCall, VendorHttp};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.securetheorem.com";
+const AUTHENTICATORS: &str = "/apis/api_security/results/v1beta1/cloud_authenticators";
+/// `cloud_authenticator_type` 3 is AWS (CloudAuthenticatorTypesEnum).
+const AWS_AUTHENTICATOR: u32 = 3;
+
+pub struct DataTheorem {
+    http: VendorHttp,
+    base: BaseUrl,
+    secret: DataTheoremSecret,
+}
+
+impl DataTheorem {
+    pub fn new(http: VendorHttp, base: BaseUrl, secret: DataTheoremSecret) -> Self {
+        DataTheorem { http, base, secret }
+    }
+}
+
+impl Vendor for DataTheorem {
+    fn name(&self) -> VendorName {
+        VendorName::Datatheorem
+    }
+
+    async fn trust_parameters(&self) -> Result<TrustParameters> {
+        let external_id = self.secret.external_id.clone().ok_or_else(|| {
+            Error::config(
+                "datatheorem: the secret has no external_id (it is generated on first use)",
+            )
+            .for_vendor(VendorName::Datatheorem)
+        })?;
+        Ok(TrustParameters {
+            principal: self.secret.aws_account_id.clone(),
+            external_id: Some(external_id),
+        })
+    }
+
+    async fn register(&self, account: &AccountToRegister) -> Result<Registration> {
+        let trust = self.trust_parameters().await?;
+        let external_id = trust
+            .external_id
+            .as_ref()
+            .map(|s| s.expose())
+            .unwrap_or_default();
+        let call = VendorCall::new(
+            VendorName::Datatheorem,
+            "creating the cloud authenticator",
+            &[&self.secret.api_key],
+        );
+        let body = json!({
+            "cloud_authenticator_type": AWS_AUTHENTICATOR,
+            "aws_credential": {"role_arn": account.role_arn, "external_id": external_id},
+        });
+        let request = self
+            .http
+            .request(Method::POST, &self.base.join(AUTHENTICATORS))
+            .header(
+                AUTHORIZATION,
+                format!("APIKey {}", self.secret.api_key.expose()),
+            )
+            .json(&body);
+        let response = self.http.send(&call, request).await?;
+        // The response shape is not public: keep whatever id it carries.
+        let created: Value = call.json(response).await?;
+        let reference = ["id", "name", "cloud_authenticator_id"]
+            .iter()
+            .find_map(|k| created.get(*k).and_then(value_text))
+            .unwrap_or_else(|| account.role_arn.clone());
+        Ok(Registration {
+            reference,
+            status: RegistrationStatus::Active,
+        })
+    }
+
+    /// No status API: a created authenticator is active.
+    async fn status(&self, _: &AccountToRegister, _: &str) -> Result<RegistrationStatus> {
+        Ok(RegistrationStatus::Active)
+    }
+
+    async fn deregister(&self, account: &AccountToRegister) -> Result<Deregistration> {
+        Ok(Deregistration::ManualStepRequired {
+            instruction: format!(
+                "Data Theorem has no public API to remove an AWS cloud authenticator: in the Data Theorem \
+                 portal, remove the AWS authenticator for role {} (account {}).",
+                account.role_arn, account.account_id
+            ),
+        })
+    }
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,331 @@
+//! The one HTTP client every vendor uses: rustls, bounded timeouts, a
+//! `User-Agent`, error classification, vendor error text extraction (with
+//! credentials scrubbed), and a short in-call retry for idempotent GETs only.
+//! Longer waits belong to the state machine.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::secret::Secret;
+use crate::vendor::VendorName;
+
+/// Attempts for an idempotent GET within one call.
+const GET_ATTEMPTS: u32 = 3;
+/// The longest `Retry-After` honoured inside a call; longer waits are left
+/// to the state machine's `Retry`.
+const MAX_IN_CALL_WAIT: Duration = Duration::from_secs(5);
+/// Vendor error text kept in messages, in characters.
+const MAX_VENDOR_TEXT: usize = 300;
+
+/// Shared by every vendor client of a process.
+#[derive(Clone)]
+pub struct VendorHttp {
+    client: reqwest::Client,
+    backoff: Duration,
+}
+
+impl VendorHttp {
+    pub fn new() -> Result<VendorHttp> {
+        VendorHttp::with_timeouts(Duration::from_secs(5), Duration::from_secs(30))
+    }
+
+    pub fn with_timeouts(connect: Duration, request: Duration) -> Result<VendorHttp> {
+        // One TLS stack in the whole binary: the ring provider the AWS SDK
+        // client uses too. Installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("vendorlink/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(connect)
+            .timeout(request)
+            .https_only(false) // base URLs are checked: https, or http on loopback only
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::config(format!("building the HTTP client: {e}")))?;
+        Ok(VendorHttp {
+            client,
+            backoff: Duration::from_millis(250),
+        })
+    }
+
+    /// Shortens the in-call retry backoff (tests).
+    pub fn with_backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// Sends a request once (for anything but GET, a retry could repeat a
+    /// side effect) and returns the successful response.
+    pub async fn send(&self, call: &VendorCall<'_>, request: RequestBuilder) -> Result<Response> {
+        let response = request.send().await.map_err(|e| call.transport_error(&e))?;
+        call.check(response).await
+    }
+
+    /// Sends an idempotent GET, retrying 408/429/5xx and transport failures
+    /// a few times with backoff (honouring a short `Retry-After`).
+    pub async fn get(
+        &self,
+        call: &VendorCall<'_>,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response> {
+        let mut attempt = 1;
+        loop {
+            let result = match build().send().await {
+                Ok(response) => call.check(response).await,
+                Err(e) => Err(call.transport_error(&e)),
+            };
+            match result {
+                Err(err) if err.kind().is_retryable() && attempt < GET_ATTEMPTS => {
+                    let wait = call
+                        .last_retry_after()
+                        .unwrap_or(self.backoff * 2u32.pow(attempt - 1));
+                    if wait > MAX_IN_CALL_WAIT {
+                        return Err(err);
+                    }
+                    tracing::debug!(vendor = %call.vendor, attempt, wait_ms = wait.as_millis() as u64, "retrying GET");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// One vendor call in progress: who it is for, what it does, and which
+/// secrets must never appear in its error messages.
+pub struct VendorCall<'a> {
+    pub vendor: VendorName,
+    pub doing: &'a str,
+    secrets: Vec<&'a Secret>,
+    retry_after: std::sync::Mutex<Option<Duration>>,
+}
+
+impl<'a> VendorCall<'a> {
+    pub fn new(vendor: VendorName, doing: &'a str, secrets: &[&'a Secret]) -> Self {
+        VendorCall {
+            vendor,
+            doing,
+            secrets: secrets.to_vec(),
+            retry_after: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn last_retry_after(&self) -> Option<Duration> {
+        self.retry_after.lock().ok().and_then(|g| *g)
+    }
+
+    fn error(&self, kind: ErrorKind, detail: &str) -> Error {
+        Error::new(
+            kind,
+            format!("{} {}: {}", self.vendor, self.doing, self.scrub(detail)),
+        )
+        .for_vendor(self.vendor)
+    }
+
+    /// Replaces any credential the vendor may have echoed back.
+    fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in &self.secrets {
+            if !secret.expose().is_empty() {
+                out = out.replace(secret.expose(), "<redacted>");
+            }
+        }
+        out
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> Error {
+        let what = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else {
+            "the request failed in transit"
+        };
+        self.error(ErrorKind::Unavailable, what)
+    }
+
+    /// Maps a response to success or a classified error.
+    async fn check(&self, response: Response) -> Result<Response> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let retry_after = retry_after(response.headers());
+        if let Ok(mut slot) = self.retry_after.lock() {
+            *slot = retry_after;
+        }
+        let body = response.text().await.unwrap_or_default();
+        let text = vendor_error_text(&body);
+        let kind = classify_status(status);
+        let mut detail = format!("HTTP {}", status.as_u16());
+        if !text.is_empty() {
+            detail.push_str(&format!(": {text}"));
+        }
+        if let (ErrorKind::Throttled, Some(wait)) = (kind, retry_after) {
+            detail.push_str(&format!(" (retry after {} s)", wait.as_secs()));
+        }
+        Err(self.error(kind, &detail).with_status(status.as_u16()))
+    }
+
+    /// Reads a JSON body; an unreadable one is `Retryable.Unavailable` (a
+    /// proxy page or a truncated answer is usually passing).
+    pub async fn json<T: DeserializeOwned>(&self, response: Response) -> Result<T> {
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            self.error(
+                ErrorKind::Unavailable,
+                &format!(
+                    "the answer is not the expected JSON ({})",
+                    e.classify_name()
+                ),
+            )
+        })
+    }
+
+    /// A vendor answer that parsed but does not say what the docs promise.
+    pub fn unexpected(&self, what: &str) -> Error {
+        self.error(ErrorKind::Vendor, what)
+    }
+
+    /// A vendor refusal decided from a successful body (e.g. Skyhigh FAILURE).
+    pub fn refused(&self, what: &str) -> Error {
+        self.error(ErrorKind::Vendor, what)
+    }
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "I/O error",
+            serde_json::error::Category::Syntax => "malformed JSON",
+            serde_json::error::Category::Data => "unexpected shape",
+            serde_json::error::Category::Eof => "truncated",
+        }
+    }
+}
+
+/// 408, 429 and 5xx are worth retrying; other 4xx are the vendor's refusal.
+pub fn classify_status(status: StatusCode) -> ErrorKind {
+    match status.as_u16() {
+        429 => ErrorKind::Throttled,
+        408 | 500..=599 => ErrorKind::Unavailable,
+        _ => ErrorKind::Vendor,
+    }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    // Seconds form only; HTTP-date answers fall back to our own backoff.
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The vendor's own error text: `{"error": "..."}`, `{"error": {"code",
+/// "message"}}`, `{"message": ...}`, `{"statusMessage": ...}`, or the plain
+/// text, shortened.
+pub fn vendor_error_text(body: &str) -> String {
+    let text = match serde_json::from_str::<Value>(body) {
+        Ok(json) => json_error_text(&json).unwrap_or_else(|| json.to_string()),
+        Err(_) => body.trim().to_owned(),
+    };
+    let mut short: String = text.chars().take(MAX_VENDOR_TEXT).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
+
+fn json_error_text(json: &Value) -> Option<String> {
+    match json.get("error") {
+        Some(Value::String(s)) => return Some(s.clone()),
+        Some(Value::Object(obj)) => {
+            let code = obj.get("code").and_then(Value::as_str);
+            let message = obj.get("message").and_then(Value::as_str);
+            return match (code, message) {
+                (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+                (Some(s), None) | (None, Some(s)) => Some(s.to_owned()),
+                (None, None) => None,
+            };
+        }
+        _ => {}
+    }
+    ["message", "statusMessage", "detail"]
+        .iter()
+        .find_map(|k| json.get(*k).and_then(Value::as_str).map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_classes() {
+        assert_eq!(
+            classify_status(StatusCode::TOO_MANY_REQUESTS),
+            ErrorKind::Throttled
+        );
+        assert_eq!(
+            classify_status(StatusCode::REQUEST_TIMEOUT),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            classify_status(StatusCode::BAD_GATEWAY),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            classify_status(StatusCode::SERVICE_UNAVAILABLE),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(classify_status(StatusCode::BAD_REQUEST), ErrorKind::Vendor);
+        assert_eq!(classify_status(StatusCode::UNAUTHORIZED), ErrorKind::Vendor);
+        assert_eq!(classify_status(StatusCode::NOT_FOUND), ErrorKind::Vendor);
+    }
+
+    #[test]
+    fn error_text_from_every_documented_shape() {
+        assert_eq!(vendor_error_text(r#"{"error": "bad role"}"#), "bad role");
+        assert_eq!(
+            vendor_error_text(
+                r#"{"error": {"code": "InvalidArgument", "message": "name too long"}}"#
+            ),
+            "InvalidArgument: name too long"
+        );
+        assert_eq!(
+            vendor_error_text(r#"{"statusMessage": "nope", "status": "FAILURE"}"#),
+            "nope"
+        );
+        assert_eq!(vendor_error_text("Unauthorized\n"), "Unauthorized");
+        assert_eq!(vendor_error_text(""), "");
+        let long = "x".repeat(1000);
+        assert_eq!(
+            vendor_error_text(&long).chars().count(),
+            MAX_VENDOR_TEXT + 1
+        );
+    }
+
+    #[test]
+    fn echoed_credentials_are_scrubbed() {
+        let key = Secret::new("sk-live-123");
+        let call = VendorCall::new(VendorName::Cloudcraft, "listing accounts", &[&key]);
+        let err = call.error(ErrorKind::Vendor, "HTTP 401: key sk-live-123 is not valid");
+        assert_eq!(
+            err.message(),
+            "cloudcraft listing accounts: HTTP 401: key <redacted> is not valid"
+        );
+    }
+}

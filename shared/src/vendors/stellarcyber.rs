@@ -1,0 +1,321 @@
+//! Stellar Cyber (seed: stellarcyber-api-authentication.txt). A JWT from
+//! `POST /connect/api/v1/access_token` (Basic `user_id:api_key`, form content
+//! type) authorizes the public API for ten minutes; it is reused within that
+//! life and fetched again once on a 401. An account is a connector, created
+//! from the operator's template (the create schema is not public) and found
+//! again by its name.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, RequestBuilder, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::secret::{BaseUrl, Secret, StellarCyberSecret};
+use crate::vendor::{
+    AccountToRegister, Deregistration, Registration, RegistrationStatus, TrustParameters, Vendor,
+    VendorName,
+};
+use crate::vendors::http::{VendorCall, VendorHttp};
+
+const TOKEN: &str = "/connect/api/v1/access_token";
+const CONNECTORS: &str = "/connect/api/v1/connector";
+/// JWTs live ten minutes; one is reused for at most nine.
+const TOKEN_REUSE: Duration = Duration::from_secs(9 * 60);
+
+/// The connector created when the secret has no `connector_template`: an AWS
+/// connector reading this account through the vendorlink role.
+pub fn default_connector_template() -> Value {
+    json!({
+        "name": "vendorlink-aws-{{account_id}}",
+        "type": "aws",
+        "cust_id": "{{tenant_id}}",
+        "active": true,
+        "description": "AWS account {{account_name}} ({{account_id}}), managed by vendorlink",
+        "config": {
+            "account_id": "{{account_id}}",
+            "role_arn": "{{role_arn}}",
+            "external_id": "{{external_id}}"
+        }
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct AccessToken {
+    access_token: Secret,
+}
+
+pub struct StellarCyber {
+    http: VendorHttp,
+    base: BaseUrl,
+    secret: StellarCyberSecret,
+    token: Mutex<Option<(Secret, Instant)>>,
+}
+
+impl StellarCyber {
+    pub fn new(http: VendorHttp, base: BaseUrl, secret: StellarCyberSecret) -> Self {
+        StellarCyber {
+            http,
+            base,
+            secret,
+            token: Mutex::new(None),
+        }
+    }
+
+    fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
+        let mut secrets = vec![&self.secret.api_key];
+        if let Some(ext) = &self.secret.external_id {
+            secrets.push(ext);
+        }
+        VendorCall::new(VendorName::Stellarcyber, doing, &secrets)
+    }
+
+    /// A JWT young enough to use, fetching a new one when needed.
+    async fn token(&self, refresh: bool) -> Result<Secret> {
+        let mut slot = self.token.lock().await;
+        if let (false, Some((token, at))) = (refresh, slot.as_ref()) {
+            if at.elapsed() < TOKEN_REUSE {
+                return Ok(token.clone());
+            }
+        }
+        let call = self.call("getting an access token");
+        let request = self
+            .http
+            .request(Method::POST, &self.base.join(TOKEN))
+            .basic_auth(&self.secret.user_id, Some(self.secret.api_key.expose()))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("");
+        let response = self.http.send(&call, request).await?;
+        let token: AccessToken = call.json(response).await?;
+        *slot = Some((token.access_token.clone(), Instant::now()));
+        Ok(token.access_token)
+    }
+
+    /// Sends an API request with the JWT; on 401 gets a fresh JWT and tries
+    /// once more. GETs also get the in-call retry of [`VendorHttp::get`].
+    async fn api(
+        &self,
+        call: &VendorCall<'_>,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response> {
+        let mut refresh = false;
+        loop {
+            let token = self.token(refresh).await?;
+            let with_token = || build().header(AUTHORIZATION, format!("Bearer {}", token.expose()));
+            let is_get = build()
+                .build()
+                .map(|r| r.method() == Method::GET)
+                .unwrap_or(false);
+            let result = if is_get {
+                self.http.get(call, with_token).await
+            } else {
+                self.http.send(call, with_token()).await
+            };
+            match result {
+                Err(err) if err.http_status() == Some(401) && !refresh => refresh = true,
+                other => return other,
+            }
+        }
+    }
+
+    fn render(&self, account: &AccountToRegister) -> Value {
+        let template = self
+            .secret
+            .connector_template
+            .clone()
+            .unwrap_or_else(default_connector_template);
+        let external_id = self
+            .secret
+            .external_id
+            .as_ref()
+            .map(|s| s.expose())
+            .unwrap_or_default();
+        let values = [
+            ("{{account_id}}", account.account_id.as_str()),
+            ("{{account_name}}", account.account_name.as_str()),
+            ("{{role_arn}}", account.role_arn.as_str()),
+            ("{{external_id}}", external_id),
+            ("{{tenant_id}}", self.secret.tenant_id.as_str()),
+        ];
+        fill(template, &values)
+    }
+
+    fn connector_name(&self, account: &AccountToRegister) -> Result<String> {
+        self.render(account)
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::config("stellarcyber: connector_template needs a non-empty string `name`")
+                    .for_vendor(VendorName::Stellarcyber)
+            })
+    }
+
+    async fn find(&self, name: &str) -> Result<Option<String>> {
+        let call = self.call("listing connectors");
+        let response = self
+            .api(&call, || {
+                self.http
+                    .request(Method::GET, &self.base.join(CONNECTORS))
+                    .query(&[("cust_id", &self.secret.tenant_id)])
+            })
+            .await?;
+        let body: Value = call.json(response).await?;
+        Ok(connectors(&body)
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+            .and_then(connector_id))
+    }
+}
+
+impl Vendor for StellarCyber {
+    fn name(&self) -> VendorName {
+        VendorName::Stellarcyber
+    }
+
+    async fn trust_parameters(&self) -> Result<TrustParameters> {
+        Ok(TrustParameters {
+            principal: self.secret.aws_account_id.clone(),
+            external_id: self.secret.external_id.clone(),
+        })
+    }
+
+    async fn register(&self, account: &AccountToRegister) -> Result<Registration> {
+        let name = self.connector_name(account)?;
+        if let Some(id) = self.find(&name).await? {
+            return Ok(Registration {
+                reference: id,
+                status: RegistrationStatus::Active,
+            });
+        }
+        let body = self.render(account);
+        let call = self.call("creating the connector");
+        let response = self
+            .api(&call, || {
+                self.http
+                    .request(Method::POST, &self.base.join(CONNECTORS))
+                    .json(&body)
+            })
+            .await?;
+        let created: Value = call.json(response).await?;
+        let target = created.get("data").unwrap_or(&created);
+        let reference = connector_id(target)
+            .ok_or_else(|| call.unexpected("the created connector has no `_id` or `id`"))?;
+        Ok(Registration {
+            reference,
+            status: RegistrationStatus::Active,
+        })
+    }
+
+    /// No status endpoint: a connector still listed is active.
+    async fn status(&self, account: &AccountToRegister, _: &str) -> Result<RegistrationStatus> {
+        let name = self.connector_name(account)?;
+        Ok(match self.find(&name).await? {
+            Some(_) => RegistrationStatus::Active,
+            None => RegistrationStatus::Failed {
+                reason: format!("Stellar Cyber no longer lists connector {name}"),
+            },
+        })
+    }
+
+    async fn deregister(&self, account: &AccountToRegister) -> Result<Deregistration> {
+        let name = self.connector_name(account)?;
+        let Some(id) = self.find(&name).await? else {
+            return Ok(Deregistration::NotFound);
+        };
+        let call = self.call("deleting the connector");
+        let url = self.base.join(&format!("{CONNECTORS}/{id}"));
+        match self
+            .api(&call, || self.http.request(Method::DELETE, &url))
+            .await
+        {
+            Ok(_) => Ok(Deregistration::Removed),
+            Err(err) if err.http_status() == Some(404) => Ok(Deregistration::NotFound),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// The connector list: a bare array, or one wrapped in `data`.
+fn connectors(body: &Value) -> &[Value] {
+    match body {
+        Value::Array(items) => items,
+        other => other
+            .get("data")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+    }
+}
+
+fn connector_id(connector: &Value) -> Option<String> {
+    ["_id", "id"].iter().find_map(|k| match connector.get(*k) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// Replaces placeholders inside every string of a JSON template, so values
+/// are escaped as JSON and never spliced into raw text.
+fn fill(template: Value, values: &[(&str, &str)]) -> Value {
+    match template {
+        Value::String(mut s) => {
+            for (placeholder, value) in values {
+                s = s.replace(placeholder, value);
+            }
+            Value::String(s)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| fill(v, values)).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, fill(v, values))).collect())
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_in_nested_strings_and_escaped() {
+        let filled = fill(
+            default_connector_template(),
+            &[
+                ("{{account_id}}", "222222222222"),
+                ("{{account_name}}", "prod \"main\""),
+                (
+                    "{{role_arn}}",
+                    "arn:aws:iam::222222222222:role/StellarCyberConnector",
+                ),
+                ("{{external_id}}", ""),
+                ("{{tenant_id}}", "t-1"),
+            ],
+        );
+        assert_eq!(filled["name"], "vendorlink-aws-222222222222");
+        assert_eq!(filled["cust_id"], "t-1");
+        assert_eq!(
+            filled["config"]["role_arn"],
+            "arn:aws:iam::222222222222:role/StellarCyberConnector"
+        );
+        assert_eq!(
+            filled["description"],
+            "AWS account prod \"main\" (222222222222), managed by vendorlink"
+        );
+        assert_eq!(filled["active"], true);
+    }
+
+    #[test]
+    fn connector_lists_bare_or_wrapped_with_either_id() {
+        let bare = json!([{"_id": "a1", "name": "x"}]);
+        let wrapped = json!({"data": [{"id": 7, "name": "x"}]});
+        assert_eq!(connector_id(&connectors(&bare)[0]).as_deref(), Some("a1"));
+        assert_eq!(connector_id(&connectors(&wrapped)[0]).as_deref(), Some("7"));
+        assert!(connectors(&json!({"unexpected": 1})).is_empty());
+    }
+}
