@@ -57,10 +57,14 @@ impl Vendor for DataTheorem {
             .as_ref()
             .map(|s| s.expose())
             .unwrap_or_default();
+        let mut secrets = vec![&self.secret.api_key];
+        if let Some(ext) = &trust.external_id {
+            secrets.push(ext);
+        }
         let call = VendorCall::new(
             VendorName::Datatheorem,
             "creating the cloud authenticator",
-            &[&self.secret.api_key],
+            &secrets,
         );
         let body = json!({
             "cloud_authenticator_type": AWS_AUTHENTICATOR,

@@ -1,0 +1,176 @@
+use reqwest::Method;
+use serde_json::json;
+use vendorlink::vendor::{Deregistration, RegistrationStatus, Vendor};
+use vendorlink::VendorName::Cloudcraft;
+
+use crate::support::{account, secret, Sandbox};
+
+#[tokio::test]
+async fn trust_parameters_come_from_iam_parameters() {
+    let sb = Sandbox::start(json!({})).await;
+    let trust = sb
+        .client(Cloudcraft, secret(Cloudcraft))
+        .trust_parameters()
+        .await
+        .unwrap();
+    assert_eq!(trust.principal.as_str(), "968898580625");
+    assert_eq!(
+        trust.external_id.unwrap().expose(),
+        "ex53e827-a724-4a2a-9fec-b13761540785"
+    );
+}
+
+#[tokio::test]
+async fn registers_once_and_finds_the_account_the_second_time() {
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Cloudcraft, secret(Cloudcraft));
+    let first = client.register(&account(1)).await.unwrap();
+    assert_eq!(first.status, RegistrationStatus::Active);
+    let second = client.register(&account(1)).await.unwrap();
+    assert_eq!(second, first);
+    assert_eq!(sb.count(Cloudcraft, "POST", "/aws/account").await, 1);
+    let body = &sb
+        .request_log(Cloudcraft)
+        .await
+        .into_iter()
+        .find(|r| r["method"] == "POST")
+        .unwrap()["body"];
+    assert_eq!(
+        body,
+        &json!({"name": "workload-1", "roleArn": account(1).role_arn, "region": "us-east-1"})
+    );
+    assert_eq!(
+        client.status(&account(1), &first.reference).await.unwrap(),
+        RegistrationStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn deregister_removes_then_reports_not_found() {
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Cloudcraft, secret(Cloudcraft));
+    client.register(&account(2)).await.unwrap();
+    assert_eq!(
+        client.deregister(&account(2)).await.unwrap(),
+        Deregistration::Removed
+    );
+    assert_eq!(
+        client.deregister(&account(2)).await.unwrap(),
+        Deregistration::NotFound
+    );
+    assert_eq!(
+        sb.state().await["cloudcraft"]["accounts"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+}
+
+#[tokio::test]
+async fn a_role_cloudcraft_cannot_assume_yet_is_role_not_ready() {
+    let sb = Sandbox::start(json!({})).await;
+    sb.post("role-delay", json!({"seconds": 60})).await;
+    let err = sb
+        .client(Cloudcraft, secret(Cloudcraft))
+        .register(&account(3))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Retryable.RoleNotReady", "{err}");
+    assert_eq!(err.vendor(), Some(Cloudcraft));
+}
+
+#[tokio::test]
+async fn a_429_on_a_get_is_retried_after_retry_after() {
+    let sb = Sandbox::start(json!({})).await;
+    sb.fault(json!({"vendor": "cloudcraft", "status": 429, "retry_after": 1, "count": 1}))
+        .await;
+    let started = std::time::Instant::now();
+    sb.client(Cloudcraft, secret(Cloudcraft))
+        .trust_parameters()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "Retry-After not honoured"
+    );
+    assert_eq!(sb.count(Cloudcraft, "GET", "iamParameters").await, 2);
+}
+
+#[tokio::test]
+async fn persistent_throttling_is_retryable_throttled_with_the_wait() {
+    let sb = Sandbox::start(json!({})).await;
+    sb.fault(json!({"vendor": "cloudcraft", "status": 429, "retry_after": 60, "count": 5}))
+        .await;
+    let err = sb
+        .client(Cloudcraft, secret(Cloudcraft))
+        .trust_parameters()
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Retryable.Throttled");
+    assert!(err.message().contains("retry after 60 s"), "{err}");
+    // A wait longer than the in-call limit is left to the state machine.
+    assert_eq!(sb.count(Cloudcraft, "GET", "iamParameters").await, 1);
+}
+
+#[tokio::test]
+async fn the_real_rate_limit_answers_429_and_is_classified_throttled() {
+    let sb = Sandbox::start(json!({"cloudcraft": {"rate_limit_per_minute": 2}})).await;
+    let client = sb.client(Cloudcraft, secret(Cloudcraft));
+    client.trust_parameters().await.unwrap();
+    client.trust_parameters().await.unwrap();
+    let err = client.trust_parameters().await.unwrap_err();
+    assert_eq!(err.error_type(), "Retryable.Throttled", "{err}");
+}
+
+#[tokio::test]
+async fn a_5xx_on_a_post_is_unavailable_and_not_repeated() {
+    let sb = Sandbox::start(json!({})).await;
+    sb.fault(
+        json!({"vendor": "cloudcraft", "status": 503, "count": 1, "path_contains": "/aws/account"}),
+    )
+    .await;
+    // The first request (the lookup GET) takes the fault and is retried; the
+    // POST then succeeds: GETs retry, POSTs never do.
+    sb.client(Cloudcraft, secret(Cloudcraft))
+        .register(&account(4))
+        .await
+        .unwrap();
+    assert_eq!(sb.count(Cloudcraft, "GET", "/aws/account").await, 2);
+    sb.fault(json!({"vendor": "cloudcraft", "status": 502, "count": 3}))
+        .await;
+    let err = sb
+        .client(Cloudcraft, secret(Cloudcraft))
+        .register(&account(5))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Retryable.Unavailable");
+    assert_eq!(sb.count(Cloudcraft, "POST", "/aws/account").await, 1);
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_fatal_vendor_with_cloudcraft_s_text() {
+    let sb = Sandbox::start(json!({})).await;
+    let err = sb
+        .client(Cloudcraft, json!({"api_key": "wrong-key-value"}))
+        .trust_parameters()
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Vendor");
+    assert_eq!(err.http_status(), Some(401));
+    assert!(!format!("{err} {err:?}").contains("wrong-key-value"));
+    let _ = Method::GET;
+}
+
+#[tokio::test]
+async fn a_malformed_answer_is_unavailable() {
+    let sb = Sandbox::start(json!({})).await;
+    sb.fault(json!({"vendor": "cloudcraft", "malformed": true, "count": 3}))
+        .await;
+    let err = sb
+        .client(Cloudcraft, secret(Cloudcraft))
+        .trust_parameters()
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Retryable.Unavailable");
+    assert!(err.message().contains("not the expected JSON"), "{err}");
+}

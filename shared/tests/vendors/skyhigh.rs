@@ -1,0 +1,147 @@
+use serde_json::json;
+use vendorlink::vendor::{Deregistration, RegistrationStatus, Vendor};
+use vendorlink::VendorName::Skyhigh;
+
+use crate::support::{account, secret, Sandbox};
+
+#[tokio::test]
+async fn trust_parameters_come_from_trust_details() {
+    let sb = Sandbox::start(json!({})).await;
+    let trust = sb
+        .client(Skyhigh, secret(Skyhigh))
+        .trust_parameters()
+        .await
+        .unwrap();
+    assert_eq!(trust.principal.as_str(), "522462218264");
+    assert_eq!(
+        trust.external_id.unwrap().expose(),
+        "skyhigh-sandbox-external-id"
+    );
+}
+
+#[tokio::test]
+async fn first_account_provisions_then_later_ones_are_added_and_status_settles() {
+    let sb = Sandbox::start(json!({"skyhigh": {"processing_polls": 2}})).await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let first = client.register(&account(1)).await.unwrap();
+    assert_eq!(first.status, RegistrationStatus::Pending);
+    assert_eq!(
+        client.status(&account(1), &first.reference).await.unwrap(),
+        RegistrationStatus::Pending
+    );
+    let mut status = RegistrationStatus::Pending;
+    for _ in 0..5 {
+        status = client.status(&account(1), &first.reference).await.unwrap();
+        if status != RegistrationStatus::Pending {
+            break;
+        }
+    }
+    assert_eq!(status, RegistrationStatus::Active);
+    let second = client.register(&account(2)).await.unwrap();
+    assert_eq!(second.status, RegistrationStatus::Pending);
+    assert_eq!(sb.count(Skyhigh, "POST", "provisionAccounts").await, 1);
+    assert_eq!(sb.count(Skyhigh, "PUT", "addAccounts").await, 1);
+}
+
+async fn settle(
+    client: &vendorlink::vendors::VendorClient,
+    n: u8,
+    reference: &str,
+) -> RegistrationStatus {
+    for _ in 0..10 {
+        let status = client.status(&account(n), reference).await.unwrap();
+        if status != RegistrationStatus::Pending {
+            return status;
+        }
+    }
+    panic!("never settled")
+}
+
+#[tokio::test]
+async fn an_already_provisioned_role_is_not_sent_again() {
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let first = client.register(&account(1)).await.unwrap();
+    settle(&client, 1, &first.reference).await;
+    let again = client.register(&account(1)).await.unwrap();
+    assert_eq!(again.status, RegistrationStatus::Active);
+    assert_eq!(sb.count(Skyhigh, "POST", "provisionAccounts").await, 1);
+    assert_eq!(sb.count(Skyhigh, "PUT", "addAccounts").await, 0);
+}
+
+#[tokio::test]
+async fn missing_permissions_are_reported_as_warnings() {
+    let sb = Sandbox::start(json!({})).await;
+    sb.post(
+        "skyhigh/outcome",
+        json!({"role_arn": account(1).role_arn, "status": "SUCCESSFUL_WITH_ERRORS",
+        "missing_permissions": ["ec2:DescribeImages", "eks:DescribeCluster"]}),
+    )
+    .await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let reg = client.register(&account(1)).await.unwrap();
+    match settle(&client, 1, &reg.reference).await {
+        RegistrationStatus::ActiveWithWarnings { warnings } => {
+            let text = warnings.join(" ");
+            assert!(
+                text.contains("ec2:DescribeImages") && text.contains("eks:DescribeCluster"),
+                "{text}"
+            );
+        }
+        other => panic!("expected warnings, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_failure_is_failed_with_skyhigh_s_message() {
+    let sb = Sandbox::start(json!({})).await;
+    sb.post(
+        "skyhigh/outcome",
+        json!({"role_arn": account(1).role_arn, "status": "FAILURE"}),
+    )
+    .await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let reg = client.register(&account(1)).await.unwrap();
+    match settle(&client, 1, &reg.reference).await {
+        RegistrationStatus::Failed { reason } => {
+            assert!(reason.contains("Failed Authentication"), "{reason}")
+        }
+        other => panic!("expected failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn deregistration_is_followed_to_completion() {
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let reg = client.register(&account(1)).await.unwrap();
+    settle(&client, 1, &reg.reference).await;
+    let Deregistration::Pending { reference } = client.deregister(&account(1)).await.unwrap()
+    else {
+        panic!("expected an async deletion")
+    };
+    assert_eq!(
+        settle(&client, 1, &reference).await,
+        RegistrationStatus::Active
+    );
+    assert_eq!(
+        client.deregister(&account(1)).await.unwrap(),
+        Deregistration::NotFound
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_is_fatal_vendor_without_the_password() {
+    let sb = Sandbox::start(json!({})).await;
+    let err = sb
+        .client(
+            Skyhigh,
+            json!({"username": "sandbox-admin@example.com", "password": "hunter2-wrong"}),
+        )
+        .trust_parameters()
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Vendor");
+    assert_eq!(err.http_status(), Some(401));
+    assert!(!format!("{err:?}").contains("hunter2-wrong"));
+}

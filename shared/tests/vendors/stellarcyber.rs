@@ -1,0 +1,101 @@
+use serde_json::json;
+use vendorlink::vendor::{Deregistration, RegistrationStatus, Vendor};
+use vendorlink::VendorName::Stellarcyber;
+
+use crate::support::{account, secret, Sandbox};
+
+#[tokio::test]
+async fn creates_the_connector_once_reusing_one_token() {
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Stellarcyber, secret(Stellarcyber));
+    let first = client.register(&account(1)).await.unwrap();
+    assert_eq!(first.status, RegistrationStatus::Active);
+    let again = client.register(&account(1)).await.unwrap();
+    assert_eq!(again.reference, first.reference);
+    assert_eq!(sb.count(Stellarcyber, "POST", "/connector").await, 1);
+    assert_eq!(sb.count(Stellarcyber, "POST", "access_token").await, 1);
+    let created = sb
+        .request_log(Stellarcyber)
+        .await
+        .into_iter()
+        .find(|r| r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/connector"))
+        .unwrap();
+    assert_eq!(created["body"]["name"], "vendorlink-aws-222222222201");
+    assert_eq!(created["body"]["config"]["role_arn"], account(1).role_arn);
+    assert_eq!(created["body"]["cust_id"], "tenant-1");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once() {
+    let sb = Sandbox::start(json!({"stellarcyber": {"jwt_lifetime_seconds": 1}})).await;
+    let client = sb.client(Stellarcyber, secret(Stellarcyber));
+    client.register(&account(1)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    assert_eq!(
+        client.status(&account(1), "x").await.unwrap(),
+        RegistrationStatus::Active
+    );
+    assert_eq!(sb.count(Stellarcyber, "POST", "access_token").await, 2);
+    let statuses: Vec<u64> = sb
+        .request_log(Stellarcyber)
+        .await
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&401),
+        "the sandbox never refused the old token: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_operator_template_shapes_the_connector() {
+    let sb = Sandbox::start(json!({})).await;
+    let mut s = secret(Stellarcyber);
+    s["connector_template"] = json!({"name": "ct-{{account_name}}", "type": "aws_cloudtrail",
+        "config": {"role_arn": "{{role_arn}}", "bucket": "org-trail", "tenant": "{{tenant_id}}"}});
+    sb.client(Stellarcyber, s)
+        .register(&account(3))
+        .await
+        .unwrap();
+    let created = sb
+        .request_log(Stellarcyber)
+        .await
+        .into_iter()
+        .find(|r| r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/connector"))
+        .unwrap();
+    assert_eq!(
+        created["body"],
+        json!({"name": "ct-workload-3", "type": "aws_cloudtrail",
+        "config": {"role_arn": account(3).role_arn, "bucket": "org-trail", "tenant": "tenant-1"}})
+    );
+}
+
+#[tokio::test]
+async fn deregister_deletes_the_connector() {
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Stellarcyber, secret(Stellarcyber));
+    client.register(&account(1)).await.unwrap();
+    assert_eq!(
+        client.deregister(&account(1)).await.unwrap(),
+        Deregistration::Removed
+    );
+    assert_eq!(
+        client.deregister(&account(1)).await.unwrap(),
+        Deregistration::NotFound
+    );
+}
+
+#[tokio::test]
+async fn wrong_api_key_fails_at_the_token() {
+    let sb = Sandbox::start(json!({})).await;
+    let mut s = secret(Stellarcyber);
+    s["api_key"] = json!("not-the-key");
+    let err = sb
+        .client(Stellarcyber, s)
+        .register(&account(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Vendor");
+    assert!(err.message().contains("getting an access token"), "{err}");
+}
