@@ -45,14 +45,23 @@ impl Sandbox {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../local/sandbox/vendor_sandbox.py");
         let child = Command::new("python3")
             .arg(script)
-            .args(["--port", "0", "--seed"])
+            .args(["--port", "0", "--exit-with-stdin", "--seed"])
             .arg(&seed_path)
             .arg("--ready-file")
             .arg(&ready)
+            // The sandbox stops when this pipe closes: even a test process
+            // that dies without dropping it leaves no server behind.
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the vendor sandbox (python3)");
+        let mut sandbox = Sandbox {
+            child,
+            url: String::new(),
+            http: reqwest::Client::new(),
+            _dir: TempDir(dir),
+        };
         let started = Instant::now();
         let port = loop {
             if let Ok(text) = std::fs::read_to_string(&ready) {
@@ -66,12 +75,8 @@ impl Sandbox {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        Sandbox {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
-            _dir: TempDir(dir),
-        }
+        sandbox.url = format!("http://127.0.0.1:{port}");
+        sandbox
     }
 
     pub fn base(&self, vendor: VendorName) -> String {
