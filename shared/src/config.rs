@@ -16,6 +16,8 @@ pub struct Config {
     pub ledger_table: String,
     pub tag_prefix: String,
     pub notify_topic_arn: Option<String>,
+    /// Seconds the state machine waits between two vendor status checks.
+    pub poll_seconds: u32,
 }
 
 /// Whether an account is in scope, and why not.
@@ -119,6 +121,19 @@ impl Config {
             }
         }
 
+        let poll_seconds = match value("POLL_SECONDS") {
+            None => 30,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if n <= 3600 => n,
+                _ => {
+                    problems.push(format!(
+                        "POLL_SECONDS: `{raw}` is not a number of seconds from 0 to 3600"
+                    ));
+                    30
+                }
+            },
+        };
+
         if !problems.is_empty() {
             return Err(
                 Error::config(format!("invalid configuration: {}", problems.join("; ")))
@@ -134,6 +149,7 @@ impl Config {
             ledger_table,
             tag_prefix,
             notify_topic_arn,
+            poll_seconds,
         })
     }
 
@@ -220,6 +236,20 @@ mod tests {
         assert_eq!(c.tag_prefix, "vendorlink:");
         assert!(c.include_ous.is_empty() && c.exclude_accounts.is_empty());
         assert_eq!(c.notify_topic_arn, None);
+        assert_eq!(c.poll_seconds, 30);
+    }
+
+    #[test]
+    fn poll_seconds_must_be_a_bounded_number() {
+        let mut vars = MINIMAL.to_vec();
+        vars.push(("POLL_SECONDS", "0"));
+        assert_eq!(config(&vars).unwrap().poll_seconds, 0);
+        vars.pop();
+        vars.push(("POLL_SECONDS", "soon"));
+        assert!(config(&vars)
+            .unwrap_err()
+            .message()
+            .contains("POLL_SECONDS: `soon`"));
     }
 
     #[test]

@@ -89,6 +89,10 @@ pub struct Transition {
     to: Option<LedgerState>,
     from: Vec<LedgerState>,
     from_absent: bool,
+    /// Also allowed when the item's execution is this transition's.
+    from_same_execution: bool,
+    /// Also allowed, from a non-final state, when not updated since then.
+    stale_before: Option<String>,
     count_attempt: bool,
     role_arn: Option<String>,
     vendor_ref: Option<String>,
@@ -97,13 +101,17 @@ pub struct Transition {
 }
 
 impl Transition {
-    /// Take the account for a vendor: allowed when there is no item yet, or
-    /// the last run failed or offboarded it. Counts an attempt.
-    pub fn claim(execution: &str) -> Self {
+    /// Take the account for a vendor: allowed when there is no item yet, the
+    /// last run failed or offboarded it, the same execution already holds it
+    /// (a retried step), or the holder has not moved it since `stale_before`
+    /// (an execution that died; RFC 3339, compared as text). Counts an attempt.
+    pub fn claim(execution: &str, stale_before: Option<&str>) -> Self {
         Transition {
             to: Some(LedgerState::Claimed),
             from: vec![LedgerState::Failed, LedgerState::Offboarded],
             from_absent: true,
+            from_same_execution: true,
+            stale_before: stale_before.map(str::to_owned),
             count_attempt: true,
             execution: Some(execution.to_owned()),
             ..Default::default()
@@ -158,6 +166,14 @@ impl Transition {
             from: LedgerState::ALL.to_vec(),
             from_absent: true,
             ..Default::default()
+        }
+    }
+
+    /// Offboarded, with a note for people (a manual step still to do).
+    pub fn offboarded_with_note(note: &str) -> Self {
+        Transition {
+            last_error: Some(note.to_owned()),
+            ..Transition::offboarded()
         }
     }
 
@@ -294,6 +310,18 @@ impl Ledger {
         }
         if !allowed.is_empty() {
             conditions.push(format!("#state IN ({})", allowed.join(", ")));
+        }
+        if transition.from_same_execution {
+            if let Some(execution) = &transition.execution {
+                names.insert("#execution".into(), "execution".into());
+                values.insert(":execution".into(), s(execution));
+                conditions.push("#execution = :execution".into());
+            }
+        }
+        if let Some(stale) = &transition.stale_before {
+            values.insert(":stale".into(), s(stale));
+            values.insert(":active".into(), s(LedgerState::Active.as_str()));
+            conditions.push("(updated_at < :stale AND #state <> :active)".into());
         }
         let mut update = format!("SET {}", sets.join(", "));
         if !removes.is_empty() {

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod org;
 pub mod policy;
 pub mod secret;
+pub mod steps;
 pub mod trust_role;
 pub mod vendor;
 pub mod vendors;

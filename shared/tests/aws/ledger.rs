@@ -33,7 +33,7 @@ async fn onboarding_moves_through_every_state_recording_its_fields() {
     let ledger = fresh_ledger().await;
     let account = random_account_id();
     let v = VendorName::Skyhigh;
-    let e = applied(apply(&ledger, &account, v, Transition::claim("exec-1")).await);
+    let e = applied(apply(&ledger, &account, v, Transition::claim("exec-1", None)).await);
     assert_eq!(
         (e.state, e.attempts, e.execution.as_deref()),
         (LedgerState::Claimed, 1, Some("exec-1"))
@@ -71,7 +71,7 @@ async fn concurrent_claims_let_exactly_one_through() {
                 .transition(
                     &account,
                     VendorName::Cloudcraft,
-                    Transition::claim(&format!("exec-{i}")),
+                    Transition::claim(&format!("exec-{i}"), None),
                 )
                 .await
                 .unwrap()
@@ -101,14 +101,14 @@ async fn an_active_account_cannot_be_claimed_again() {
     let account = random_account_id();
     let v = VendorName::Risken;
     for t in [
-        Transition::claim("e1"),
+        Transition::claim("e1", None),
         Transition::role_ready("arn"),
         Transition::registered("r"),
         Transition::active(),
     ] {
         applied(apply(&ledger, &account, v, t).await);
     }
-    match apply(&ledger, &account, v, Transition::claim("e2")).await {
+    match apply(&ledger, &account, v, Transition::claim("e2", None)).await {
         TransitionOutcome::Refused { current } => {
             assert_eq!(current.unwrap().state, LedgerState::Active)
         }
@@ -121,7 +121,7 @@ async fn a_failed_account_can_be_claimed_again_and_counts_the_attempt() {
     let ledger = fresh_ledger().await;
     let account = random_account_id();
     let v = VendorName::Datatheorem;
-    applied(apply(&ledger, &account, v, Transition::claim("e1")).await);
+    applied(apply(&ledger, &account, v, Transition::claim("e1", None)).await);
     let e = applied(
         apply(
             &ledger,
@@ -132,7 +132,7 @@ async fn a_failed_account_can_be_claimed_again_and_counts_the_attempt() {
         .await,
     );
     assert_eq!(e.last_error.as_deref(), Some("Fatal.Vendor: 400 bad role"));
-    let e = applied(apply(&ledger, &account, v, Transition::claim("e2")).await);
+    let e = applied(apply(&ledger, &account, v, Transition::claim("e2", None)).await);
     assert_eq!((e.state, e.attempts), (LedgerState::Claimed, 2));
     assert_eq!(e.execution.as_deref(), Some("e2"));
 }
@@ -148,7 +148,7 @@ async fn out_of_order_transition_is_refused_and_changes_nothing() {
         TransitionOutcome::Refused { current: None }
     );
     assert_eq!(ledger.get(&account, v).await.unwrap(), None);
-    applied(apply(&ledger, &account, v, Transition::claim("e1")).await);
+    applied(apply(&ledger, &account, v, Transition::claim("e1", None)).await);
     match apply(&ledger, &account, v, Transition::active()).await {
         TransitionOutcome::Refused { current } => {
             assert_eq!(current.unwrap().state, LedgerState::Claimed)
@@ -167,7 +167,7 @@ async fn offboarding_is_allowed_from_any_state_and_an_offboarded_account_can_ret
         apply(&ledger, &account, v, Transition::failed("x")).await,
         TransitionOutcome::Refused { .. }
     ));
-    let e = applied(apply(&ledger, &account, v, Transition::claim("again")).await);
+    let e = applied(apply(&ledger, &account, v, Transition::claim("again", None)).await);
     assert_eq!(e.state, LedgerState::Claimed);
 }
 
@@ -176,9 +176,17 @@ async fn entries_are_listed_per_account_and_in_full() {
     let ledger = fresh_ledger().await;
     let (a, b) = (random_account_id(), random_account_id());
     for v in [VendorName::Skyhigh, VendorName::Risken] {
-        applied(apply(&ledger, &a, v, Transition::claim("e")).await);
+        applied(apply(&ledger, &a, v, Transition::claim("e", None)).await);
     }
-    applied(apply(&ledger, &b, VendorName::Skyhigh, Transition::claim("e")).await);
+    applied(
+        apply(
+            &ledger,
+            &b,
+            VendorName::Skyhigh,
+            Transition::claim("e", None),
+        )
+        .await,
+    );
     let mut vendors: Vec<_> = ledger
         .account_entries(&a)
         .await
@@ -189,4 +197,57 @@ async fn entries_are_listed_per_account_and_in_full() {
     vendors.sort();
     assert_eq!(vendors, [VendorName::Skyhigh, VendorName::Risken]);
     assert_eq!(ledger.all_entries().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_same_execution_may_claim_again_another_may_not() {
+    let ledger = fresh_ledger().await;
+    let account = random_account_id();
+    let v = VendorName::Skyhigh;
+    applied(apply(&ledger, &account, v, Transition::claim("exec-a", None)).await);
+    applied(apply(&ledger, &account, v, Transition::role_ready("arn")).await);
+    // A retried step of the same execution goes on...
+    let e = applied(apply(&ledger, &account, v, Transition::claim("exec-a", None)).await);
+    assert_eq!(e.state, LedgerState::Claimed);
+    // ...another execution is kept out.
+    assert!(matches!(
+        apply(&ledger, &account, v, Transition::claim("exec-b", None)).await,
+        TransitionOutcome::Refused { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_stale_claim_can_be_taken_over_but_never_an_active_account() {
+    let ledger = fresh_ledger().await;
+    let account = random_account_id();
+    let v = VendorName::Risken;
+    applied(apply(&ledger, &account, v, Transition::claim("died", None)).await);
+    // Everything updated before the far future counts as stale.
+    let e = applied(
+        apply(
+            &ledger,
+            &account,
+            v,
+            Transition::claim("rescuer", Some("9999-01-01T00:00:00Z")),
+        )
+        .await,
+    );
+    assert_eq!((e.execution.as_deref(), e.attempts), (Some("rescuer"), 2));
+    for t in [
+        Transition::role_ready("arn"),
+        Transition::registered("r"),
+        Transition::active(),
+    ] {
+        applied(apply(&ledger, &account, v, t).await);
+    }
+    assert!(matches!(
+        apply(
+            &ledger,
+            &account,
+            v,
+            Transition::claim("late", Some("9999-01-01T00:00:00Z"))
+        )
+        .await,
+        TransitionOutcome::Refused { .. }
+    ));
 }

@@ -1,0 +1,811 @@
+//! The steps: one function per state machine task, each taking its typed
+//! input and the [`Context`] of clients. The Lambda binaries and the CLI call
+//! these; nothing here knows about Lambda or a terminal.
+//!
+//! Payloads between steps carry ids, names, references and outcomes, never
+//! a credential or an external ID.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::{info, instrument, warn};
+
+use crate::config::{Config, Scope};
+use crate::error::{Error, ErrorKind, Result, ResultExt, Step};
+use crate::events::{decide, AccountRef, Decision};
+use crate::ids::AccountId;
+use crate::ledger::{Ledger, LedgerEntry, LedgerState, Transition, TransitionOutcome};
+use crate::org::Organization;
+use crate::secret::SecretStore;
+use crate::trust_role::{MemberIam, RoleSpec};
+use crate::vendor::{AccountToRegister, Deregistration, RegistrationStatus, Vendor, VendorName};
+use crate::vendors::{VendorClient, VendorHttp};
+
+/// A claim not moved for this long belongs to an execution that died.
+const STALE_CLAIM: Duration = Duration::from_secs(6 * 3600);
+
+/// The clients every step uses, built once per process.
+pub struct Context {
+    pub config: Config,
+    pub sdk: SdkConfig,
+    pub sts: aws_sdk_sts::Client,
+    pub org: Organization,
+    pub secrets: SecretStore,
+    pub ledger: Ledger,
+    pub sns: aws_sdk_sns::Client,
+    pub http: VendorHttp,
+}
+
+impl Context {
+    pub fn new(config: Config, sdk: SdkConfig) -> Result<Context> {
+        Ok(Context {
+            sts: aws_sdk_sts::Client::new(&sdk),
+            org: Organization::new(aws_sdk_organizations::Client::new(&sdk)),
+            secrets: SecretStore::new(
+                aws_sdk_secretsmanager::Client::new(&sdk),
+                config.secret_prefix.clone(),
+            ),
+            ledger: Ledger::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                config.ledger_table.clone(),
+            ),
+            sns: aws_sdk_sns::Client::new(&sdk),
+            http: VendorHttp::new()?,
+            config,
+            sdk,
+        })
+    }
+
+    /// Configuration from the environment and the standard AWS SDK setup.
+    pub async fn from_env() -> Result<Context> {
+        let config = Config::from_env()?;
+        let sdk = crate::aws::load_sdk_config().await;
+        Context::new(config, sdk)
+    }
+
+    async fn vendor(&self, vendor: VendorName, generate_external_id: bool) -> Result<VendorClient> {
+        let secret = if generate_external_id {
+            self.secrets.load_with_external_id(vendor).await?
+        } else {
+            self.secrets.load(vendor).await?
+        };
+        VendorClient::new(self.http.clone(), secret)
+    }
+}
+
+/// What to do, as the state machine branches on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Onboard,
+    Offboard,
+    Skip,
+}
+
+/// The account a run is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub account_id: AccountId,
+    #[serde(default)]
+    pub account_name: String,
+}
+
+/// One vendor's work in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkItem {
+    pub action: Action,
+    pub account: AccountSummary,
+    pub vendor: VendorName,
+}
+
+/// The output of resolve-account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolved {
+    pub action: Action,
+    pub account: Option<AccountSummary>,
+    pub trigger: String,
+    pub reason: Option<String>,
+    pub items: Vec<WorkItem>,
+}
+
+/// Where a vendor branch is: go on, wait for the vendor, or done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    #[default]
+    Continue,
+    Pending,
+    Done,
+}
+
+/// How a vendor branch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Active,
+    RegisteredWithWarnings,
+    Failed,
+    Skipped,
+    ManualStepRequired,
+    Offboarded,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Active => "active",
+            Outcome::RegisteredWithWarnings => "registered_with_warnings",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::ManualStepRequired => "manual_step_required",
+            Outcome::Offboarded => "offboarded",
+        }
+    }
+}
+
+/// A vendor branch's state, passed from task to task inside the `Map`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorItem {
+    pub action: Action,
+    pub account: AccountSummary,
+    pub vendor: VendorName,
+    #[serde(default)]
+    pub execution: String,
+    #[serde(default)]
+    pub status: ItemStatus,
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    #[serde(default)]
+    pub reference: Option<String>,
+    #[serde(default)]
+    pub detail: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Status checks made so far (the state machine bounds them).
+    #[serde(default)]
+    pub polls: u32,
+    /// How long the state machine waits before the next check.
+    #[serde(default)]
+    pub wait_seconds: u32,
+}
+
+impl VendorItem {
+    fn done(mut self, outcome: Outcome, detail: Option<String>) -> Self {
+        self.status = ItemStatus::Done;
+        self.outcome = Some(outcome);
+        self.detail = detail;
+        self
+    }
+
+    fn pending(mut self, reference: String, wait_seconds: u32) -> Self {
+        self.status = ItemStatus::Pending;
+        self.reference = Some(reference);
+        self.wait_seconds = wait_seconds;
+        self
+    }
+
+    fn registration(&self, role_name_fallback: Option<&str>) -> AccountToRegister {
+        let role_arn = self.role_arn.clone().unwrap_or_else(|| {
+            format!(
+                "arn:aws:iam::{}:role/{}",
+                self.account.account_id,
+                role_name_fallback.unwrap_or_default()
+            )
+        });
+        AccountToRegister {
+            account_id: self.account.account_id.clone(),
+            account_name: self.account.account_name.clone(),
+            role_arn,
+        }
+    }
+}
+
+fn now_minus(age: Duration) -> Option<String> {
+    let at = SystemTime::now().checked_sub(age)?;
+    DateTime::from(at).fmt(DateTimeFormat::DateTime).ok()
+}
+
+// ---------------------------------------------------------------- resolve-account
+
+/// Event in; the account, the action and the per-vendor work out.
+#[instrument(skip_all, fields(step = "resolve-account"))]
+pub async fn resolve_account(ctx: &Context, event: &Value) -> Result<Resolved> {
+    resolve(ctx, event).await.in_step(Step::ResolveAccount)
+}
+
+async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
+    let decision = decide(event)?;
+    let skip = |account: Option<AccountSummary>, trigger: &str, reason: String| {
+        info!(reason = %reason, "skipping");
+        Resolved {
+            action: Action::Skip,
+            account,
+            trigger: trigger.to_owned(),
+            reason: Some(reason),
+            items: Vec::new(),
+        }
+    };
+    match decision {
+        Decision::Skip { account_id, reason } => Ok(skip(
+            account_id.map(|account_id| AccountSummary {
+                account_id,
+                account_name: String::new(),
+            }),
+            "event",
+            reason,
+        )),
+        Decision::Onboard(account) => {
+            let id = account.account_id.clone();
+            let info = ctx.org.describe_account(&id).await?;
+            let summary = AccountSummary {
+                account_id: id.clone(),
+                account_name: info.name.clone(),
+            };
+            if info.status != "ACTIVE" {
+                return Ok(skip(
+                    Some(summary),
+                    &account.trigger,
+                    format!("account {id} is {}, not ACTIVE", info.status),
+                ));
+            }
+            let ancestors = ctx.org.ancestors(&id).await?;
+            if let Scope::Out(reason) = ctx.config.scope(&id, &ancestors) {
+                return Ok(skip(Some(summary), &account.trigger, reason));
+            }
+            let vendors = requested_vendors(ctx, &account)?;
+            info!(account = %id, vendors = vendors.len(), "onboarding");
+            Ok(work(Action::Onboard, summary, &account.trigger, vendors))
+        }
+        Decision::Offboard(account) => {
+            let id = account.account_id.clone();
+            // An account removed from the organization can no longer be
+            // described; offboarding goes on with what the ledger knows.
+            let name = match ctx.org.describe_account(&id).await {
+                Ok(info) => info.name,
+                Err(e) if e.kind() == ErrorKind::BadInput => String::new(),
+                Err(e) => return Err(e),
+            };
+            let summary = AccountSummary {
+                account_id: id.clone(),
+                account_name: name,
+            };
+            let onboarded: Vec<VendorName> = ctx
+                .ledger
+                .account_entries(&id)
+                .await?
+                .into_iter()
+                .filter(|e| e.state != LedgerState::Offboarded)
+                .map(|e| e.vendor)
+                .collect();
+            let vendors: Vec<VendorName> = requested_vendors(ctx, &account)?
+                .into_iter()
+                .filter(|v| onboarded.contains(v))
+                .collect();
+            if vendors.is_empty() {
+                return Ok(skip(
+                    Some(summary),
+                    &account.trigger,
+                    format!("account {id} is not onboarded with any enabled vendor"),
+                ));
+            }
+            info!(account = %id, vendors = vendors.len(), "offboarding");
+            Ok(work(Action::Offboard, summary, &account.trigger, vendors))
+        }
+    }
+}
+
+/// The enabled vendors, narrowed to those a direct request names.
+fn requested_vendors(ctx: &Context, account: &AccountRef) -> Result<Vec<VendorName>> {
+    let enabled = &ctx.config.vendors;
+    match &account.vendors {
+        None => Ok(enabled.clone()),
+        Some(asked) => {
+            for v in asked {
+                if !enabled.contains(v) {
+                    return Err(Error::bad_input(format!(
+                        "vendor {v} is not enabled (VENDORS is {})",
+                        enabled
+                            .iter()
+                            .map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ))
+                    .for_account(&account.account_id));
+                }
+            }
+            Ok(asked.clone())
+        }
+    }
+}
+
+fn work(
+    action: Action,
+    account: AccountSummary,
+    trigger: &str,
+    vendors: Vec<VendorName>,
+) -> Resolved {
+    Resolved {
+        action,
+        items: vendors
+            .into_iter()
+            .map(|vendor| WorkItem {
+                action,
+                account: account.clone(),
+                vendor,
+            })
+            .collect(),
+        account: Some(account),
+        trigger: trigger.to_owned(),
+        reason: None,
+    }
+}
+
+// ---------------------------------------------------------------- ensure-trust-role
+
+/// Claims the account for the vendor in the ledger, then creates or repairs
+/// the vendor's trust role in it.
+#[instrument(skip_all, fields(step = "ensure-trust-role", account = %item.account.account_id, vendor = %item.vendor))]
+pub async fn ensure_trust_role(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
+    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
+    ensure(ctx, item)
+        .await
+        .in_step(Step::EnsureTrustRole)
+        .for_account(&account)
+        .for_vendor(vendor)
+}
+
+async fn ensure(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
+    let account = item.account.account_id.clone();
+    let vendor = item.vendor;
+    let stale = now_minus(STALE_CLAIM);
+    match ctx
+        .ledger
+        .transition(
+            &account,
+            vendor,
+            Transition::claim(&item.execution, stale.as_deref()),
+        )
+        .await?
+    {
+        TransitionOutcome::Applied(_) => {}
+        TransitionOutcome::Refused { current } => return Ok(already(item, current)),
+    }
+    let client = ctx.vendor(vendor, true).await?;
+    let trust = client.trust_parameters().await?;
+    let secret = ctx.secrets.load(vendor).await?;
+    let spec = RoleSpec::new(vendor, secret.role_template(), trust);
+    let member = MemberIam::assume(
+        &ctx.sdk,
+        &ctx.sts,
+        &account,
+        &ctx.config.member_role_name,
+        &format!("vendorlink-{vendor}"),
+    )
+    .await?;
+    let ensured = member.ensure_role(&spec).await?;
+    info!(role = %ensured.arn, repaired = ensured.repaired.len(), "trust role ready");
+    ctx.ledger
+        .transition(&account, vendor, Transition::role_ready(&ensured.arn))
+        .await?;
+    item.role_arn = Some(ensured.arn);
+    item.status = ItemStatus::Continue;
+    Ok(item)
+}
+
+/// The claim was refused: the account is already onboarded, or another
+/// execution is onboarding it right now. Either way this run does nothing.
+fn already(item: VendorItem, current: Option<LedgerEntry>) -> VendorItem {
+    match current {
+        Some(entry) if entry.state == LedgerState::Active => {
+            let mut item = item;
+            item.role_arn = entry.role_arn;
+            item.reference = entry.vendor_ref;
+            item.done(Outcome::Active, Some("already active (ledger)".into()))
+        }
+        Some(entry) => {
+            let holder = entry
+                .execution
+                .unwrap_or_else(|| "another execution".into());
+            item.done(
+                Outcome::Skipped,
+                Some(format!(
+                    "execution {holder} is onboarding this account ({})",
+                    entry.state
+                )),
+            )
+        }
+        None => item.done(
+            Outcome::Skipped,
+            Some("the ledger refused the claim".into()),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------- register-account
+
+/// Registers the account with the vendor (the vendor client looks it up first).
+#[instrument(skip_all, fields(step = "register-account", account = %item.account.account_id, vendor = %item.vendor))]
+pub async fn register_account(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
+    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
+    register(ctx, item)
+        .await
+        .in_step(Step::RegisterAccount)
+        .for_account(&account)
+        .for_vendor(vendor)
+}
+
+async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
+    let account = item.account.account_id.clone();
+    let vendor = item.vendor;
+    if item.role_arn.is_none() {
+        return Err(Error::bad_input(
+            "register-account needs the role_arn from ensure-trust-role",
+        ));
+    }
+    let client = ctx.vendor(vendor, false).await?;
+    let registration = client.register(&item.registration(None)).await?;
+    ctx.ledger
+        .transition(
+            &account,
+            vendor,
+            Transition::registered(&registration.reference),
+        )
+        .await?;
+    info!(reference = %registration.reference, status = ?registration.status, "registered");
+    settle(ctx, item, registration.reference, registration.status).await
+}
+
+/// Records what a vendor said of a registration and decides the next move.
+async fn settle(
+    ctx: &Context,
+    mut item: VendorItem,
+    reference: String,
+    status: RegistrationStatus,
+) -> Result<VendorItem> {
+    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
+    match status {
+        RegistrationStatus::Pending => Ok(item.pending(reference, ctx.config.poll_seconds)),
+        RegistrationStatus::Active => {
+            ctx.ledger
+                .transition(&account, vendor, Transition::active())
+                .await?;
+            item.reference = Some(reference);
+            Ok(item.done(Outcome::Active, None))
+        }
+        RegistrationStatus::ActiveWithWarnings { warnings } => {
+            ctx.ledger
+                .transition(&account, vendor, Transition::active())
+                .await?;
+            item.reference = Some(reference);
+            item.warnings = warnings;
+            Ok(item.done(Outcome::RegisteredWithWarnings, None))
+        }
+        RegistrationStatus::Failed { reason } => Err(Error::new(
+            ErrorKind::Vendor,
+            format!("{vendor} reported the registration failed: {reason}"),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------- check-status
+
+/// One status check of a pending registration (or, offboarding, of a
+/// pending removal).
+#[instrument(skip_all, fields(step = "check-status", account = %item.account.account_id, vendor = %item.vendor))]
+pub async fn check_status(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
+    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
+    check(ctx, item)
+        .await
+        .in_step(Step::CheckStatus)
+        .for_account(&account)
+        .for_vendor(vendor)
+}
+
+async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
+    let vendor = item.vendor;
+    let Some(reference) = item.reference.clone() else {
+        return Err(Error::bad_input("check-status needs the vendor reference"));
+    };
+    let client = ctx.vendor(vendor, false).await?;
+    let status = client.status(&item.registration(None), &reference).await?;
+    item.polls += 1;
+    if item.action == Action::Offboard {
+        return match status {
+            RegistrationStatus::Pending => Ok(item.pending(reference, ctx.config.poll_seconds)),
+            RegistrationStatus::Failed { reason } => Err(Error::new(
+                ErrorKind::Vendor,
+                format!("{vendor} reported the removal failed: {reason}"),
+            )),
+            _ => {
+                ctx.ledger
+                    .transition(
+                        &item.account.account_id,
+                        vendor,
+                        Transition::offboarded().by(&item.execution),
+                    )
+                    .await?;
+                Ok(item.done(Outcome::Offboarded, None))
+            }
+        };
+    }
+    settle(ctx, item, reference, status).await
+}
+
+// ---------------------------------------------------------------- deregister-account
+
+/// Removes the account from the vendor and deletes the vendor's trust role
+/// where the account is still reachable.
+#[instrument(skip_all, fields(step = "deregister-account", account = %item.account.account_id, vendor = %item.vendor))]
+pub async fn deregister_account(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
+    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
+    deregister(ctx, item)
+        .await
+        .in_step(Step::DeregisterAccount)
+        .for_account(&account)
+        .for_vendor(vendor)
+}
+
+async fn deregister(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
+    let account = item.account.account_id.clone();
+    let vendor = item.vendor;
+    let entry = ctx.ledger.get(&account, vendor).await?;
+    let secret = ctx.secrets.load(vendor).await?;
+    let role_name = secret.role_template().name;
+    if item.role_arn.is_none() {
+        item.role_arn = entry.as_ref().and_then(|e| e.role_arn.clone());
+    }
+    let client = VendorClient::new(ctx.http.clone(), secret)?;
+    let outcome = client
+        .deregister(&item.registration(Some(&role_name)))
+        .await?;
+
+    // The role goes whatever the vendor said; a closed account can no longer
+    // be entered, which is reported, not an error.
+    let role_note = match MemberIam::assume(
+        &ctx.sdk,
+        &ctx.sts,
+        &account,
+        &ctx.config.member_role_name,
+        &format!("vendorlink-{vendor}"),
+    )
+    .await
+    {
+        Ok(member) => match member.delete_role(vendor, &role_name).await? {
+            true => None,
+            false => Some(format!("role {role_name} was already gone")),
+        },
+        Err(e) if e.kind() == ErrorKind::RoleNotReady => Some(format!(
+            "role {role_name} not deleted: the account can no longer be entered"
+        )),
+        Err(e) => return Err(e),
+    };
+    if let Some(note) = &role_note {
+        warn!(note = %note, "role");
+    }
+
+    match outcome {
+        Deregistration::Pending { reference } => {
+            Ok(item.pending(reference, ctx.config.poll_seconds))
+        }
+        Deregistration::ManualStepRequired { instruction } => {
+            ctx.ledger
+                .transition(
+                    &account,
+                    vendor,
+                    Transition::offboarded_with_note(&format!(
+                        "manual step required: {instruction}"
+                    ))
+                    .by(&item.execution),
+                )
+                .await?;
+            Ok(item.done(Outcome::ManualStepRequired, Some(instruction)))
+        }
+        Deregistration::Removed | Deregistration::NotFound => {
+            ctx.ledger
+                .transition(
+                    &account,
+                    vendor,
+                    Transition::offboarded().by(&item.execution),
+                )
+                .await?;
+            Ok(item.done(Outcome::Offboarded, role_note))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- record-outcome
+
+/// The input of record-outcome: the resolved run with each vendor's result.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunResults {
+    pub action: Action,
+    pub account: Option<AccountSummary>,
+    #[serde(default)]
+    pub trigger: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub results: Vec<VendorItem>,
+}
+
+/// One vendor's line in the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorSummary {
+    pub vendor: VendorName,
+    pub outcome: Outcome,
+    pub role_arn: Option<String>,
+    pub reference: Option<String>,
+    pub detail: Option<String>,
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The execution's output: one summary of the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub account_id: Option<AccountId>,
+    pub account_name: Option<String>,
+    pub action: Action,
+    pub trigger: String,
+    pub reason: Option<String>,
+    pub vendors: Vec<VendorSummary>,
+    /// How many vendors failed; the execution fails when this is not zero.
+    pub failed: usize,
+}
+
+/// Mirrors the outcome into the ledger (failures) and the account's tags,
+/// and publishes the summary on SNS.
+#[instrument(skip_all, fields(step = "record-outcome"))]
+pub async fn record_outcome(ctx: &Context, run: RunResults) -> Result<Summary> {
+    let account = run.account.as_ref().map(|a| a.account_id.clone());
+    let result = record(ctx, run).await.in_step(Step::RecordOutcome);
+    match &account {
+        Some(a) => result.for_account(a),
+        None => result,
+    }
+}
+
+async fn record(ctx: &Context, run: RunResults) -> Result<Summary> {
+    let vendors: Vec<VendorSummary> = run
+        .results
+        .iter()
+        .map(|item| VendorSummary {
+            vendor: item.vendor,
+            outcome: item.outcome.unwrap_or(Outcome::Failed),
+            role_arn: item.role_arn.clone(),
+            reference: item.reference.clone(),
+            detail: item.detail.as_deref().map(cause_text),
+            error: item.error.clone(),
+            warnings: item.warnings.clone(),
+        })
+        .collect();
+    let summary = Summary {
+        account_id: run.account.as_ref().map(|a| a.account_id.clone()),
+        account_name: run.account.as_ref().map(|a| a.account_name.clone()),
+        action: run.action,
+        trigger: run.trigger.clone(),
+        reason: run.reason.clone(),
+        failed: vendors
+            .iter()
+            .filter(|v| v.outcome == Outcome::Failed)
+            .count(),
+        vendors,
+    };
+    let Some(account) = summary.account_id.clone() else {
+        return Ok(summary);
+    };
+    if run.action == Action::Skip {
+        return Ok(summary);
+    }
+
+    for v in summary
+        .vendors
+        .iter()
+        .filter(|v| v.outcome == Outcome::Failed)
+    {
+        let text = format!(
+            "{}: {}",
+            v.error.as_deref().unwrap_or("failed"),
+            v.detail.as_deref().unwrap_or("no detail")
+        );
+        ctx.ledger
+            .transition(&account, v.vendor, Transition::failed(&text))
+            .await?;
+    }
+
+    let tags: BTreeMap<String, String> = summary
+        .vendors
+        .iter()
+        .map(|v| {
+            (
+                format!("{}{}", ctx.config.tag_prefix, v.vendor),
+                v.outcome.as_str().to_owned(),
+            )
+        })
+        .collect();
+    // Tags are a mirror for people; an account that has left the
+    // organization cannot be tagged, which does not change the outcome.
+    if let Err(e) = ctx.org.tag_account(&account, &tags).await {
+        warn!(error = %e, "could not mirror the outcome into account tags");
+    }
+
+    if let Some(topic) = &ctx.config.notify_topic_arn {
+        let verb = match summary.action {
+            Action::Offboard => "offboarding",
+            _ => "onboarding",
+        };
+        let verdict = if summary.failed == 0 {
+            "succeeded"
+        } else {
+            "FAILED"
+        };
+        let subject = format!("vendorlink: {verb} of {account} {verdict}");
+        let message = format!(
+            "{}\n\n{}",
+            summary_text(&summary),
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
+        ctx.sns
+            .publish()
+            .topic_arn(topic)
+            .subject(subject)
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| crate::aws::aws_error("publishing the summary", e))?;
+    }
+    info!(account = %account, failed = summary.failed, "outcome recorded");
+    Ok(summary)
+}
+
+/// A Step Functions `Cause` from a Lambda error is a JSON document with the
+/// error message; keep just the message.
+fn cause_text(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| cause.to_owned())
+}
+
+/// The summary as lines a person reads in an email.
+pub fn summary_text(summary: &Summary) -> String {
+    let mut out = format!(
+        "Account {} ({}): {:?} via {}",
+        summary
+            .account_id
+            .as_ref()
+            .map(|a| a.as_str())
+            .unwrap_or("-"),
+        summary.account_name.as_deref().unwrap_or(""),
+        summary.action,
+        summary.trigger
+    );
+    if let Some(reason) = &summary.reason {
+        out.push_str(&format!("\nSkipped: {reason}"));
+    }
+    for v in &summary.vendors {
+        out.push_str(&format!("\n- {}: {}", v.vendor, v.outcome.as_str()));
+        if let Some(e) = &v.error {
+            out.push_str(&format!(" [{e}]"));
+        }
+        if let Some(d) = &v.detail {
+            out.push_str(&format!(" {d}"));
+        }
+        for w in &v.warnings {
+            out.push_str(&format!("\n    warning: {w}"));
+        }
+    }
+    out
+}
