@@ -4,8 +4,13 @@
 //! organization and accounts, so tests never see each other's state.
 
 mod support;
+// Shared with the vendor tests; this binary uses only part of it.
+#[allow(dead_code)]
+#[path = "../vendors/support.rs"]
+mod sandbox;
 
 mod ledger;
 mod org;
 mod secrets;
+mod steps;
 mod trust_roles;

@@ -97,3 +97,32 @@ pub async fn create_account(
         .parse()
         .expect("account id")
 }
+
+/// IAM configuration acting in the test organization's member account.
+pub async fn member_iam_config(t: &TestOrg) -> aws_sdk_iam::config::Builder {
+    let sts = aws_sdk_sts::Client::new(&t.sdk);
+    let creds = sts
+        .assume_role()
+        .role_arn(format!(
+            "arn:aws:iam::{}:role/OrganizationAccountAccessRole",
+            t.member
+        ))
+        .role_session_name("inspector")
+        .send()
+        .await
+        .expect("assume member role")
+        .credentials
+        .expect("credentials");
+    aws_sdk_iam::config::Builder::from(&t.sdk).credentials_provider(Credentials::new(
+        creds.access_key_id,
+        creds.secret_access_key,
+        Some(creds.session_token),
+        None,
+        "test",
+    ))
+}
+
+/// An IAM client acting in the test organization's member account.
+pub async fn member_iam_client(t: &TestOrg) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(member_iam_config(t).await.build())
+}

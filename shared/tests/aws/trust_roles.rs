@@ -68,28 +68,9 @@ async fn recording_iam(t: &TestOrg) -> (IamClient, Arc<Mutex<Vec<String>>>) {
             Ok(())
         }
     }
-    let sts = aws_sdk_sts::Client::new(&t.sdk);
-    let creds = sts
-        .assume_role()
-        .role_arn(format!(
-            "arn:aws:iam::{}:role/OrganizationAccountAccessRole",
-            t.member
-        ))
-        .role_session_name("recorder")
-        .send()
-        .await
-        .unwrap()
-        .credentials
-        .unwrap();
     let actions = Arc::new(Mutex::new(Vec::new()));
-    let config = aws_sdk_iam::config::Builder::from(&t.sdk)
-        .credentials_provider(aws_sdk_iam::config::Credentials::new(
-            creds.access_key_id,
-            creds.secret_access_key,
-            Some(creds.session_token),
-            None,
-            "test",
-        ))
+    let config = crate::support::member_iam_config(t)
+        .await
         .interceptor(RecordActions(actions.clone()))
         .build();
     (IamClient::from_conf(config), actions)

@@ -1,0 +1,230 @@
+//! The steps against the emulator and the vendor sandboxes: each step's own
+//! effect, called directly (the state machine's flow is tested end to end
+//! through local/run-event).
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+use vendorlink::config::Config;
+use vendorlink::ledger::LedgerState;
+use vendorlink::steps::{self, Action, Context, ItemStatus, Outcome, RunResults, VendorItem};
+use vendorlink::VendorName;
+
+use crate::sandbox::{secret, Sandbox};
+use crate::support::{fresh_org, TestOrg};
+
+async fn context(t: &TestOrg, sb: &Sandbox, vendors: &str, extra: &[(&str, &str)]) -> Context {
+    let sm = aws_sdk_secretsmanager::Client::new(&t.sdk);
+    for vendor in VendorName::ALL {
+        let mut value = secret(vendor);
+        value["base_url"] = json!(sb.base(vendor));
+        if matches!(vendor, VendorName::Datatheorem | VendorName::Risken) {
+            value.as_object_mut().unwrap().remove("external_id");
+        }
+        sm.create_secret()
+            .name(format!("vendorlink/{vendor}"))
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("VENDORS".into(), vendors.into()),
+        ("LEDGER_TABLE".into(), "ledger".into()),
+        ("POLL_SECONDS".into(), "0".into()),
+    ]);
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let ctx = Context::new(config, t.sdk.clone()).unwrap();
+    ctx.ledger.ensure_table().await.unwrap();
+    ctx
+}
+
+fn created(t: &TestOrg) -> Value {
+    json!({"accountId": t.member.as_str()})
+}
+
+async fn item_for(ctx: &Context, t: &TestOrg, vendor: VendorName, execution: &str) -> VendorItem {
+    let resolved = steps::resolve_account(ctx, &created(t)).await.unwrap();
+    let work = resolved
+        .items
+        .into_iter()
+        .find(|i| i.vendor == vendor)
+        .unwrap();
+    serde_json::from_value(json!({"action": work.action, "account": work.account,
+        "vendor": work.vendor, "execution": execution}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn resolve_lists_one_item_per_enabled_vendor_with_the_account_name() {
+    let t = fresh_org().await;
+    let sb = Sandbox::start(json!({})).await;
+    let ctx = context(&t, &sb, "cloudcraft,risken", &[]).await;
+    let resolved = steps::resolve_account(&ctx, &created(&t)).await.unwrap();
+    assert_eq!(resolved.action, Action::Onboard);
+    let vendors: Vec<_> = resolved.items.iter().map(|i| i.vendor).collect();
+    assert_eq!(vendors, [VendorName::Cloudcraft, VendorName::Risken]);
+    assert_eq!(resolved.account.unwrap().account_name, "member");
+}
+
+#[tokio::test]
+async fn resolve_skips_excluded_accounts_and_rejects_strangers() {
+    let t = fresh_org().await;
+    let sb = Sandbox::start(json!({})).await;
+    let ctx = context(
+        &t,
+        &sb,
+        "cloudcraft",
+        &[("EXCLUDE_ACCOUNTS", t.member.as_str())],
+    )
+    .await;
+    let resolved = steps::resolve_account(&ctx, &created(&t)).await.unwrap();
+    assert_eq!(resolved.action, Action::Skip);
+    assert!(resolved.reason.unwrap().contains("EXCLUDE_ACCOUNTS"));
+    let err = steps::resolve_account(&ctx, &json!({"accountId": "123412341234"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.BadInput");
+    assert_eq!(err.to_string().contains("step=resolve-account"), true);
+}
+
+#[tokio::test]
+async fn a_vendor_goes_from_claim_to_active_and_the_ledger_follows() {
+    let t = fresh_org().await;
+    let sb = Sandbox::start(json!({})).await;
+    let ctx = context(&t, &sb, "skyhigh", &[]).await;
+    let item = item_for(&ctx, &t, VendorName::Skyhigh, "exec-1").await;
+    let item = steps::ensure_trust_role(&ctx, item).await.unwrap();
+    assert_eq!(
+        item.role_arn.as_deref(),
+        Some(format!("arn:aws:iam::{}:role/SkyhighSecurityAudit", t.member).as_str())
+    );
+    let mut item = steps::register_account(&ctx, item).await.unwrap();
+    assert_eq!(item.status, ItemStatus::Pending);
+    while item.status == ItemStatus::Pending {
+        item = steps::check_status(&ctx, item).await.unwrap();
+        assert!(item.polls < 10);
+    }
+    assert_eq!(item.outcome, Some(Outcome::Active));
+    let entry = ctx
+        .ledger
+        .get(&t.member, VendorName::Skyhigh)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.state, LedgerState::Active);
+
+    // A second execution finds it active and does nothing.
+    let again = item_for(&ctx, &t, VendorName::Skyhigh, "exec-2").await;
+    let again = steps::ensure_trust_role(&ctx, again).await.unwrap();
+    assert_eq!(
+        (again.status, again.outcome),
+        (ItemStatus::Done, Some(Outcome::Active))
+    );
+}
+
+#[tokio::test]
+async fn a_concurrent_execution_is_skipped_not_doubled() {
+    let t = fresh_org().await;
+    let sb = Sandbox::start(json!({})).await;
+    let ctx = context(&t, &sb, "cloudcraft", &[]).await;
+    let first = item_for(&ctx, &t, VendorName::Cloudcraft, "exec-1").await;
+    steps::ensure_trust_role(&ctx, first).await.unwrap();
+    let second = item_for(&ctx, &t, VendorName::Cloudcraft, "exec-2").await;
+    let second = steps::ensure_trust_role(&ctx, second).await.unwrap();
+    assert_eq!(second.outcome, Some(Outcome::Skipped));
+    assert!(second.detail.unwrap().contains("exec-1"));
+}
+
+#[tokio::test]
+async fn offboarding_removes_the_registration_and_the_role_and_reports_manual_steps() {
+    let t = fresh_org().await;
+    let sb = Sandbox::start(json!({})).await;
+    let ctx = context(&t, &sb, "cloudcraft,datatheorem", &[]).await;
+    for vendor in [VendorName::Cloudcraft, VendorName::Datatheorem] {
+        let item = item_for(&ctx, &t, vendor, "exec-1").await;
+        let item = steps::ensure_trust_role(&ctx, item).await.unwrap();
+        let item = steps::register_account(&ctx, item).await.unwrap();
+        assert_eq!(item.outcome, Some(Outcome::Active));
+    }
+    let resolved = steps::resolve_account(
+        &ctx,
+        &json!({"accountId": t.member.as_str(), "action": "offboard"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resolved.action, Action::Offboard);
+    let mut results = Vec::new();
+    for work in resolved.items.clone() {
+        let item: VendorItem =
+            serde_json::from_value(json!({"action": work.action, "account": work.account,
+            "vendor": work.vendor, "execution": "exec-off"}))
+            .unwrap();
+        results.push(steps::deregister_account(&ctx, item).await.unwrap());
+    }
+    let outcomes: Vec<_> = results.iter().map(|r| (r.vendor, r.outcome)).collect();
+    assert!(outcomes.contains(&(VendorName::Cloudcraft, Some(Outcome::Offboarded))));
+    assert!(outcomes.contains(&(VendorName::Datatheorem, Some(Outcome::ManualStepRequired))));
+    let iam = crate::support::member_iam_client(&t).await;
+    assert!(
+        iam.get_role().role_name("cloudcraft").send().await.is_err(),
+        "role left behind"
+    );
+    let entry = ctx
+        .ledger
+        .get(&t.member, VendorName::Datatheorem)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.state, LedgerState::Offboarded);
+    assert!(entry
+        .last_error
+        .unwrap()
+        .starts_with("manual step required"));
+
+    let run: RunResults =
+        serde_json::from_value(json!({"action": "offboard", "account": resolved.account,
+        "trigger": "direct", "results": results}))
+        .unwrap();
+    let summary = steps::record_outcome(&ctx, run).await.unwrap();
+    assert_eq!(summary.failed, 0);
+    let tags = vendorlink::org::Organization::new(t.organizations.clone())
+        .tags(&t.member)
+        .await
+        .unwrap();
+    assert_eq!(tags["vendorlink:datatheorem"], "manual_step_required");
+    assert_eq!(tags["vendorlink:cloudcraft"], "offboarded");
+}
+
+#[tokio::test]
+async fn record_outcome_marks_failures_in_the_ledger_and_counts_them() {
+    let t = fresh_org().await;
+    let sb = Sandbox::start(json!({})).await;
+    let ctx = context(&t, &sb, "risken", &[]).await;
+    let item = item_for(&ctx, &t, VendorName::Risken, "exec-1").await;
+    steps::ensure_trust_role(&ctx, item).await.unwrap();
+    let run: RunResults = serde_json::from_value(json!({
+        "action": "onboard", "account": {"account_id": t.member.as_str(), "account_name": "member"},
+        "trigger": "CreateAccountResult",
+        "results": [{"action": "onboard", "account": {"account_id": t.member.as_str(), "account_name": "member"},
+                     "vendor": "risken", "execution": "exec-1", "status": "done", "outcome": "failed",
+                     "error": "Fatal.Vendor",
+                     "detail": "{\"errorType\":\"Fatal.Vendor\",\"errorMessage\":\"risken said no\"}"}]})).unwrap();
+    let summary = steps::record_outcome(&ctx, run).await.unwrap();
+    assert_eq!(summary.failed, 1);
+    assert_eq!(summary.vendors[0].detail.as_deref(), Some("risken said no"));
+    let entry = ctx
+        .ledger
+        .get(&t.member, VendorName::Risken)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.state, LedgerState::Failed);
+    assert_eq!(
+        entry.last_error.as_deref(),
+        Some("Fatal.Vendor: risken said no")
+    );
+}
