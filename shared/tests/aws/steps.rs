@@ -88,7 +88,7 @@ async fn resolve_skips_excluded_accounts_and_rejects_strangers() {
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "Fatal.BadInput");
-    assert_eq!(err.to_string().contains("step=resolve-account"), true);
+    assert!(err.to_string().contains("step=resolve-account"), "{err}");
 }
 
 #[tokio::test]
