@@ -30,6 +30,9 @@ pub struct AccountRef {
     /// Vendors the input restricted the run to (direct input only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendors: Option<Vec<VendorName>>,
+    /// Offboarding only: leave the trust roles in place (direct input only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_roles: bool,
 }
 
 /// What to do about an event.
@@ -54,6 +57,8 @@ struct DirectInput {
     action: Option<String>,
     #[serde(default)]
     vendors: Option<Vec<String>>,
+    #[serde(default)]
+    keep_roles: bool,
 }
 
 /// Parses any accepted input into a [`Decision`].
@@ -102,6 +107,7 @@ fn decide_direct(input: &Value) -> Result<Decision> {
         organizational_unit: None,
         trigger: "direct".into(),
         vendors,
+        keep_roles: direct.keep_roles,
     };
     match direct.action.as_deref() {
         None | Some("onboard") => Ok(Decision::Onboard(account)),
@@ -149,6 +155,7 @@ fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {
                 organizational_unit: None,
                 trigger: event_name.into(),
                 vendors: None,
+                keep_roles: false,
             }))
         }
         ("aws.controltower", "CreateManagedAccount" | "UpdateManagedAccount") => {
@@ -179,6 +186,7 @@ fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {
                 organizational_unit: ou,
                 trigger: event_name.into(),
                 vendors: None,
+                keep_roles: false,
             }))
         }
         ("aws.organizations", "CloseAccount" | "RemoveAccountFromOrganization") => {
@@ -189,6 +197,7 @@ fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {
                 organizational_unit: None,
                 trigger: event_name.into(),
                 vendors: None,
+                keep_roles: false,
             }))
         }
         ("aws.organizations", "CloseAccountResult") => {
@@ -206,6 +215,7 @@ fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {
                 organizational_unit: None,
                 trigger: event_name.into(),
                 vendors: None,
+                keep_roles: false,
             }))
         }
         _ => Ok(skip(

@@ -100,6 +100,9 @@ pub struct WorkItem {
     pub action: Action,
     pub account: AccountSummary,
     pub vendor: VendorName,
+    /// Offboarding: leave the vendor's trust role in place.
+    #[serde(default)]
+    pub keep_roles: bool,
 }
 
 /// The output of resolve-account.
@@ -153,6 +156,8 @@ pub struct VendorItem {
     pub action: Action,
     pub account: AccountSummary,
     pub vendor: VendorName,
+    #[serde(default)]
+    pub keep_roles: bool,
     #[serde(default)]
     pub execution: String,
     #[serde(default)]
@@ -262,7 +267,13 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
             }
             let vendors = requested_vendors(ctx, &account)?;
             info!(account = %id, vendors = vendors.len(), "onboarding");
-            Ok(work(Action::Onboard, summary, &account.trigger, vendors))
+            Ok(work(
+                Action::Onboard,
+                summary,
+                &account.trigger,
+                vendors,
+                false,
+            ))
         }
         Decision::Offboard(account) => {
             let id = account.account_id.clone();
@@ -297,7 +308,13 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
                 ));
             }
             info!(account = %id, vendors = vendors.len(), "offboarding");
-            Ok(work(Action::Offboard, summary, &account.trigger, vendors))
+            Ok(work(
+                Action::Offboard,
+                summary,
+                &account.trigger,
+                vendors,
+                account.keep_roles,
+            ))
         }
     }
 }
@@ -331,6 +348,7 @@ fn work(
     account: AccountSummary,
     trigger: &str,
     vendors: Vec<VendorName>,
+    keep_roles: bool,
 ) -> Resolved {
     Resolved {
         action,
@@ -340,6 +358,7 @@ fn work(
                 action,
                 account: account.clone(),
                 vendor,
+                keep_roles,
             })
             .collect(),
         account: Some(account),
@@ -567,25 +586,12 @@ async fn deregister(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
         .deregister(&item.registration(Some(&role_name)))
         .await?;
 
-    // The role goes whatever the vendor said; a closed account can no longer
-    // be entered, which is reported, not an error.
-    let role_note = match MemberIam::assume(
-        &ctx.sdk,
-        &ctx.sts,
-        &account,
-        &ctx.config.member_role_name,
-        &format!("vendorlink-{vendor}"),
-    )
-    .await
-    {
-        Ok(member) => match member.delete_role(vendor, &role_name).await? {
-            true => None,
-            false => Some(format!("role {role_name} was already gone")),
-        },
-        Err(e) if e.kind() == ErrorKind::RoleNotReady => Some(format!(
-            "role {role_name} not deleted: the account can no longer be entered"
-        )),
-        Err(e) => return Err(e),
+    // The role goes whatever the vendor said (unless asked to keep it); a
+    // closed account can no longer be entered, which is reported, not an error.
+    let role_note = if item.keep_roles {
+        Some(format!("role {role_name} kept, as asked"))
+    } else {
+        delete_role(ctx, &account, vendor, &role_name).await?
     };
     if let Some(note) = &role_note {
         warn!(note = %note, "role");
@@ -618,6 +624,34 @@ async fn deregister(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
                 .await?;
             Ok(item.done(Outcome::Offboarded, role_note))
         }
+    }
+}
+
+/// Deletes the vendor's role in the account; a note when there was nothing
+/// to delete or the account cannot be entered any more.
+async fn delete_role(
+    ctx: &Context,
+    account: &AccountId,
+    vendor: VendorName,
+    role_name: &str,
+) -> Result<Option<String>> {
+    match MemberIam::assume(
+        &ctx.sdk,
+        &ctx.sts,
+        account,
+        &ctx.config.member_role_name,
+        &format!("vendorlink-{vendor}"),
+    )
+    .await
+    {
+        Ok(member) => Ok(match member.delete_role(vendor, role_name).await? {
+            true => None,
+            false => Some(format!("role {role_name} was already gone")),
+        }),
+        Err(e) if e.kind() == ErrorKind::RoleNotReady => Ok(Some(format!(
+            "role {role_name} not deleted: the account can no longer be entered"
+        ))),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,0 +1,430 @@
+//! `vendorlink backfill`: bring the organization's existing accounts in.
+//!
+//! Lists the ACTIVE accounts (all pages), keeps those in scope, compares each
+//! with the ledger, prints the plan, and starts one execution per account
+//! that needs work. Execution names are derived from the account and the
+//! vendors it needs, so running backfill again starts nothing twice (Step
+//! Functions refuses a name it has seen in the last 90 days).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use serde::Serialize;
+use vendorlink::ledger::{Ledger, LedgerState};
+use vendorlink::org::Organization;
+use vendorlink::{AccountId, Error, ParentId, Result, VendorName};
+
+use crate::deployment::Deployment;
+use crate::table;
+
+pub struct Options {
+    pub ous: Vec<ParentId>,
+    pub exclude: Vec<AccountId>,
+    pub dry_run: bool,
+    pub max_concurrent: usize,
+    pub per_minute: Option<u32>,
+}
+
+/// One account that needs work, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedAccount {
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub vendors: Vec<VendorName>,
+    /// The vendors whose last run failed (the others were never onboarded).
+    pub retrying: Vec<VendorName>,
+    pub execution_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Started {
+    pub account_id: AccountId,
+    pub execution_name: String,
+    /// `started`, or `already_started` when a previous backfill started it.
+    pub result: &'static str,
+}
+
+pub async fn run(
+    sdk: &SdkConfig,
+    deployment: &Deployment,
+    options: &Options,
+    json: bool,
+) -> Result<()> {
+    let plan = plan(sdk, deployment, options).await?;
+    if options.dry_run || plan.is_empty() {
+        print!("{}", render_plan(&plan, json));
+        return Ok(());
+    }
+    if !json {
+        print!("{}", render_plan(&plan, false));
+    }
+    let started = start(sdk, deployment, options, &plan).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"plan": plan, "started": started}))
+                .unwrap_or_default()
+        );
+    } else {
+        let new = started.iter().filter(|s| s.result == "started").count();
+        println!(
+            "{new} executions started, {} already started before",
+            started.len() - new
+        );
+    }
+    Ok(())
+}
+
+/// Which accounts need which vendors.
+pub async fn plan(
+    sdk: &SdkConfig,
+    deployment: &Deployment,
+    options: &Options,
+) -> Result<Vec<PlannedAccount>> {
+    let config = &deployment.config;
+    let org = Organization::new(aws_sdk_organizations::Client::new(sdk));
+    let management = aws_sdk_organizations::Client::new(sdk)
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|e| vendorlink::aws::aws_error("describing the organization", e))?
+        .organization
+        .and_then(|o| o.master_account_id);
+
+    let include: Vec<ParentId> = if options.ous.is_empty() {
+        config.include_ous.clone()
+    } else {
+        options.ous.clone()
+    };
+    let in_scope: Option<HashSet<AccountId>> = if include.is_empty() {
+        None
+    } else {
+        let mut ids = HashSet::new();
+        for parent in &include {
+            ids.extend(accounts_below(&org, sdk, parent).await?);
+        }
+        Some(ids)
+    };
+    let excluded: HashSet<&AccountId> = config
+        .exclude_accounts
+        .iter()
+        .chain(&options.exclude)
+        .collect();
+
+    let ledger = Ledger::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        config.ledger_table.clone(),
+    );
+    let mut states: HashMap<(AccountId, VendorName), LedgerState> = HashMap::new();
+    for e in ledger.all_entries().await? {
+        states.insert((e.account, e.vendor), e.state);
+    }
+
+    let mut planned = Vec::new();
+    for account in org.list_accounts().await? {
+        // The management account runs vendorlink; it is not a member to onboard.
+        if account.status != "ACTIVE"
+            || management.as_deref() == Some(account.id.as_str())
+            || excluded.contains(&account.id)
+            || in_scope
+                .as_ref()
+                .is_some_and(|ids| !ids.contains(&account.id))
+        {
+            continue;
+        }
+        let mut vendors = Vec::new();
+        let mut retrying = Vec::new();
+        for vendor in &config.vendors {
+            match states.get(&(account.id.clone(), *vendor)) {
+                None | Some(LedgerState::Offboarded) => vendors.push(*vendor),
+                Some(LedgerState::Failed) => {
+                    vendors.push(*vendor);
+                    retrying.push(*vendor);
+                }
+                // Active, or an execution is on it right now.
+                Some(_) => {}
+            }
+        }
+        if !vendors.is_empty() {
+            planned.push(PlannedAccount {
+                execution_name: execution_name(&account.id, &vendors, &retrying),
+                account_id: account.id,
+                account_name: account.name,
+                vendors,
+                retrying,
+            });
+        }
+    }
+    planned.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    Ok(planned)
+}
+
+/// Every account in an OU's subtree (or the whole tree under a root).
+async fn accounts_below(
+    org: &Organization,
+    sdk: &SdkConfig,
+    parent: &ParentId,
+) -> Result<Vec<AccountId>> {
+    let client = aws_sdk_organizations::Client::new(sdk);
+    let mut accounts = Vec::new();
+    let mut queue = vec![parent.clone()];
+    while let Some(next) = queue.pop() {
+        accounts.extend(org.list_account_ids_under(&next).await?);
+        let mut pages = client
+            .list_organizational_units_for_parent()
+            .parent_id(next.as_str())
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| vendorlink::aws::aws_error(&format!("listing OUs under {next}"), e))?;
+            for ou in page.organizational_units.unwrap_or_default() {
+                if let Some(id) = ou.id {
+                    queue.push(id.parse().map_err(|e| {
+                        Error::config(format!("bad OU id from Organizations: {e}"))
+                    })?);
+                }
+            }
+        }
+    }
+    Ok(accounts)
+}
+
+/// Stable for the same account, vendors and ledger history, so a repeated
+/// backfill reuses it; a later failure changes it, so a retry gets a new one.
+fn execution_name(account: &AccountId, vendors: &[VendorName], retrying: &[VendorName]) -> String {
+    let key = format!(
+        "{account}|{}|{}",
+        vendors
+            .iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        retrying
+            .iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes())
+        .simple()
+        .to_string();
+    format!("backfill-{account}-{}", &id[..12])
+}
+
+fn default_per_minute(vendors: &[VendorName]) -> u32 {
+    // Cloudcraft allows 20 requests a minute per API key and an onboarding
+    // makes three (iamParameters, the account list, the POST): six accounts
+    // a minute stays inside it with room for status checks.
+    if vendors.contains(&VendorName::Cloudcraft) {
+        6
+    } else {
+        0
+    }
+}
+
+async fn start(
+    sdk: &SdkConfig,
+    deployment: &Deployment,
+    options: &Options,
+    plan: &[PlannedAccount],
+) -> Result<Vec<Started>> {
+    let sfn = aws_sdk_sfn::Client::new(sdk);
+    let state_machine = deployment.state_machine()?;
+    let per_minute = options
+        .per_minute
+        .unwrap_or_else(|| default_per_minute(&deployment.config.vendors));
+    let gap = (per_minute > 0).then(|| Duration::from_secs_f64(60.0 / f64::from(per_minute)));
+    let terminal = std::io::stderr().is_terminal();
+    let mut running: Vec<String> = Vec::new();
+    let mut started = Vec::new();
+    for (n, account) in plan.iter().enumerate() {
+        while running.len() >= options.max_concurrent {
+            running = still_running(&sfn, running).await?;
+            if running.len() >= options.max_concurrent {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+        let input =
+            serde_json::json!({"accountId": account.account_id, "vendors": account.vendors});
+        let result = sfn
+            .start_execution()
+            .state_machine_arn(state_machine)
+            .name(&account.execution_name)
+            .input(input.to_string())
+            .send()
+            .await;
+        let outcome = match result {
+            Ok(out) => {
+                running.push(out.execution_arn);
+                "started"
+            }
+            Err(e) if vendorlink::aws::error_code(&e) == Some("ExecutionAlreadyExists") => {
+                "already_started"
+            }
+            Err(e) => {
+                return Err(vendorlink::aws::aws_error(
+                    &format!(
+                        "starting {} for account {}",
+                        account.execution_name, account.account_id
+                    ),
+                    e,
+                ))
+            }
+        };
+        if terminal {
+            eprint!("\rbackfill: {}/{} accounts", n + 1, plan.len());
+            let _ = std::io::stderr().flush();
+        } else {
+            eprintln!(
+                "backfill: {outcome} {} for account {}",
+                account.execution_name, account.account_id
+            );
+        }
+        started.push(Started {
+            account_id: account.account_id.clone(),
+            execution_name: account.execution_name.clone(),
+            result: outcome,
+        });
+        if let (Some(gap), true, true) = (gap, outcome == "started", n + 1 < plan.len()) {
+            tokio::time::sleep(gap).await;
+        }
+    }
+    if terminal {
+        eprintln!();
+    }
+    Ok(started)
+}
+
+async fn still_running(sfn: &aws_sdk_sfn::Client, arns: Vec<String>) -> Result<Vec<String>> {
+    let mut running = Vec::new();
+    for arn in arns {
+        let out = sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| vendorlink::aws::aws_error("reading an execution's status", e))?;
+        if out.status.as_str() == "RUNNING" {
+            running.push(arn);
+        }
+    }
+    Ok(running)
+}
+
+pub fn render_plan(plan: &[PlannedAccount], json: bool) -> String {
+    if json {
+        return serde_json::to_string_pretty(plan).unwrap_or_default() + "\n";
+    }
+    if plan.is_empty() {
+        return "Nothing to do: every account in scope is onboarded with every enabled vendor.\n"
+            .into();
+    }
+    let names = |vs: &[VendorName]| {
+        let set: BTreeSet<&str> = vs.iter().map(|v| v.as_str()).collect();
+        set.into_iter().collect::<Vec<_>>().join(",")
+    };
+    let rows: Vec<Vec<String>> = plan
+        .iter()
+        .map(|p| {
+            vec![
+                p.account_id.to_string(),
+                p.account_name.clone(),
+                names(&p.vendors),
+                if p.retrying.is_empty() {
+                    "-".into()
+                } else {
+                    names(&p.retrying)
+                },
+                p.execution_name.clone(),
+            ]
+        })
+        .collect();
+    format!(
+        "{}{} accounts need work\n",
+        table::render(
+            &["ACCOUNT", "NAME", "VENDORS", "RETRYING", "EXECUTION"],
+            &rows
+        ),
+        plan.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(id: &str, vendors: &[VendorName], retrying: &[VendorName]) -> PlannedAccount {
+        let account: AccountId = id.parse().unwrap();
+        PlannedAccount {
+            execution_name: execution_name(&account, vendors, retrying),
+            account_id: account,
+            account_name: format!("acct-{}", &id[10..]),
+            vendors: vendors.to_vec(),
+            retrying: retrying.to_vec(),
+        }
+    }
+
+    #[test]
+    fn execution_names_are_stable_and_depend_on_the_work() {
+        let a = planned("111111111111", &[VendorName::Skyhigh], &[]);
+        let b = planned("111111111111", &[VendorName::Skyhigh], &[]);
+        let c = planned(
+            "111111111111",
+            &[VendorName::Skyhigh],
+            &[VendorName::Skyhigh],
+        );
+        assert_eq!(a.execution_name, b.execution_name);
+        assert_ne!(a.execution_name, c.execution_name);
+        assert!(
+            a.execution_name.starts_with("backfill-111111111111-") && a.execution_name.len() <= 80
+        );
+    }
+
+    #[test]
+    fn plan_table_snapshot() {
+        let plan = [
+            planned(
+                "111111111111",
+                &[VendorName::Skyhigh, VendorName::Cloudcraft],
+                &[],
+            ),
+            planned("222222222222", &[VendorName::Risken], &[VendorName::Risken]),
+        ];
+        let out = render_plan(&plan, false);
+        let expected = format!(
+            "\
+ACCOUNT       NAME     VENDORS             RETRYING  EXECUTION
+------------  -------  ------------------  --------  ----------------------------------
+111111111111  acct-11  cloudcraft,skyhigh  -         {}
+222222222222  acct-22  risken              risken    {}
+2 accounts need work
+",
+            plan[0].execution_name, plan[1].execution_name
+        );
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn plan_json_snapshot() {
+        let plan = [planned("111111111111", &[VendorName::Skyhigh], &[])];
+        assert_eq!(
+            render_plan(&plan, true),
+            format!(
+                "[\n  {{\n    \"account_id\": \"111111111111\",\n    \"account_name\": \"acct-11\",\n    \"vendors\": [\n      \"skyhigh\"\n    ],\n    \"retrying\": [],\n    \"execution_name\": \"{}\"\n  }}\n]\n",
+                plan[0].execution_name
+            )
+        );
+    }
+
+    #[test]
+    fn cloudcraft_sets_the_default_pace() {
+        assert_eq!(
+            default_per_minute(&[VendorName::Cloudcraft, VendorName::Risken]),
+            6
+        );
+        assert_eq!(default_per_minute(&[VendorName::Risken]), 0);
+    }
+}

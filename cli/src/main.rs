@@ -1,0 +1,147 @@
+//! `vendorlink`: the admin command line. It reads the ledger and the
+//! organization, and starts state machine executions; all the work itself is
+//! done by the deployed state machine.
+
+mod backfill;
+mod deployment;
+mod start;
+mod status;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use vendorlink::{AccountId, ParentId, VendorName};
+
+#[derive(Parser)]
+#[command(
+    name = "vendorlink",
+    version,
+    about = "Onboard AWS accounts with your security vendors: the admin command line"
+)]
+struct Cli {
+    /// The deployed CloudFormation stack to find the state machine, ledger and settings in.
+    #[arg(long, global = true, default_value = "vendorlink")]
+    stack_name: String,
+    /// The state machine, instead of reading it from the stack.
+    #[arg(long, global = true)]
+    state_machine_arn: Option<String>,
+    /// The ledger table, instead of reading it from the stack.
+    #[arg(long, global = true)]
+    ledger_table: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Where each account stands with each vendor, from the ledger.
+    Status {
+        /// Only this account.
+        #[arg(long)]
+        account: Option<AccountId>,
+        /// Only this vendor.
+        #[arg(long)]
+        vendor: Option<VendorName>,
+    },
+    /// Bring in the organization's existing accounts: plan, then start one execution per account that needs work.
+    Backfill {
+        /// Only accounts under these OUs (or roots), instead of the stack's IncludeOus.
+        #[arg(long = "ou")]
+        ous: Vec<ParentId>,
+        /// Never these accounts (in addition to the stack's ExcludeAccounts).
+        #[arg(long = "exclude-account")]
+        exclude: Vec<AccountId>,
+        /// Print the plan and start nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// At most this many executions running at once.
+        #[arg(long, default_value_t = 10)]
+        max_concurrent: usize,
+        /// Start at most this many executions a minute (0: no pacing). Default: 6 when
+        /// Cloudcraft is enabled (its API allows 20 requests a minute; an onboarding makes 3), else no pacing.
+        #[arg(long)]
+        per_minute: Option<u32>,
+    },
+    /// Run onboarding again for one account, whatever happened before.
+    Redrive {
+        #[arg(long)]
+        account: AccountId,
+        /// Only these vendors (default: every enabled vendor).
+        #[arg(long = "vendor")]
+        vendors: Vec<VendorName>,
+    },
+    /// Remove one account from the vendors and delete its trust roles.
+    Offboard {
+        #[arg(long)]
+        account: AccountId,
+        /// Only these vendors (default: every vendor the ledger has it with).
+        #[arg(long = "vendor")]
+        vendors: Vec<VendorName>,
+        /// Leave the trust roles in the account.
+        #[arg(long)]
+        keep_roles: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vendorlink: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> vendorlink::Result<()> {
+    let sdk = vendorlink::aws::load_sdk_config().await;
+    let deployment = deployment::Deployment::resolve(
+        &sdk,
+        &cli.stack_name,
+        cli.state_machine_arn.clone(),
+        cli.ledger_table.clone(),
+    )
+    .await?;
+    let json = cli.format == Format::Json;
+    match cli.command {
+        Command::Status { account, vendor } => {
+            status::run(&sdk, &deployment, account.as_ref(), vendor, json).await
+        }
+        Command::Backfill {
+            ous,
+            exclude,
+            dry_run,
+            max_concurrent,
+            per_minute,
+        } => {
+            let options = backfill::Options {
+                ous,
+                exclude,
+                dry_run,
+                max_concurrent: max_concurrent.max(1),
+                per_minute,
+            };
+            backfill::run(&sdk, &deployment, &options, json).await
+        }
+        Command::Redrive { account, vendors } => {
+            start::redrive(&sdk, &deployment, &account, &vendors, json).await
+        }
+        Command::Offboard {
+            account,
+            vendors,
+            keep_roles,
+        } => start::offboard(&sdk, &deployment, &account, &vendors, keep_roles, json).await,
+    }
+}
