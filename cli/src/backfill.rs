@@ -247,6 +247,17 @@ async fn start(
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
         }
+        // StartExecution answers a running execution of the same name and
+        // input with that execution, so ask first to report it truthfully.
+        if execution_exists(&sfn, state_machine, &account.execution_name).await? {
+            report(terminal, n, plan.len(), "already_started", account);
+            started.push(Started {
+                account_id: account.account_id.clone(),
+                execution_name: account.execution_name.clone(),
+                result: "already_started",
+            });
+            continue;
+        }
         let input =
             serde_json::json!({"accountId": account.account_id, "vendors": account.vendors});
         let result = sfn
@@ -274,15 +285,7 @@ async fn start(
                 ))
             }
         };
-        if terminal {
-            eprint!("\rbackfill: {}/{} accounts", n + 1, plan.len());
-            let _ = std::io::stderr().flush();
-        } else {
-            eprintln!(
-                "backfill: {outcome} {} for account {}",
-                account.execution_name, account.account_id
-            );
-        }
+        report(terminal, n, plan.len(), outcome, account);
         started.push(Started {
             account_id: account.account_id.clone(),
             execution_name: account.execution_name.clone(),
@@ -296,6 +299,40 @@ async fn start(
         eprintln!();
     }
     Ok(started)
+}
+
+/// Progress: a counter on a terminal, a line per account otherwise.
+fn report(terminal: bool, n: usize, total: usize, outcome: &str, account: &PlannedAccount) {
+    if terminal {
+        eprint!("\rbackfill: {}/{total} accounts", n + 1);
+        let _ = std::io::stderr().flush();
+    } else {
+        eprintln!(
+            "backfill: {outcome} {} for account {}",
+            account.execution_name, account.account_id
+        );
+    }
+}
+
+/// Whether the state machine has an execution of this name (an execution's
+/// ARN is its state machine's, with `execution` and the name).
+async fn execution_exists(
+    sfn: &aws_sdk_sfn::Client,
+    state_machine: &str,
+    name: &str,
+) -> Result<bool> {
+    let arn = format!(
+        "{}:{name}",
+        state_machine.replacen(":stateMachine:", ":execution:", 1)
+    );
+    match sfn.describe_execution().execution_arn(&arn).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if vendorlink::aws::error_code(&e) == Some("ExecutionDoesNotExist") => Ok(false),
+        Err(e) => Err(vendorlink::aws::aws_error(
+            &format!("looking up execution {name}"),
+            e,
+        )),
+    }
 }
 
 async fn still_running(sfn: &aws_sdk_sfn::Client, arns: Vec<String>) -> Result<Vec<String>> {
