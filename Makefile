@@ -6,15 +6,14 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo venv node fmt-check clippy lint-template rust-test sandbox-test clean
+.PHONY: test demo venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test clean
 
 ## test: install what is needed, then fmt check, clippy and every test
-test: venv node fmt-check clippy lint-template rust-test sandbox-test
+test: venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test
 
 ## demo: onboard one new account with all five vendors on the local stack
-demo: venv
-	@echo "make demo: the local run (local/run-event) is not built yet; see issue 4." >&2
-	@exit 1
+demo: venv node
+	local/demo
 
 ## venv: the Python tools of the local stack (moto, cargo-lambda, SAM CLI, cfn-lint), pinned
 venv: $(STAMP)
@@ -26,7 +25,7 @@ $(STAMP): local/requirements.txt local/requirements-lint.txt
 ## node: the Step Functions runner and the ASL validator (local/sfn), from the lock file
 SFN_STAMP := local/sfn/node_modules/.package-lock.json
 node: $(SFN_STAMP)
-$(SFN_STAMP): local/sfn/package-lock.json
+$(SFN_STAMP): local/sfn/package.json local/sfn/package-lock.json
 	npm ci --prefix local/sfn --no-audit --no-fund --loglevel=error
 
 ## lint-template: sam validate, cfn-lint before and after the SAM transform, asl-validator
@@ -39,13 +38,24 @@ fmt-check:
 clippy:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-## rust-test: every Rust test; the AWS ones against a private moto server
+## rust-test: every Rust test; the AWS ones against a private moto server. The
+## CLI's tests create many accounts and need no AWS managed policies, whose
+## loading costs the emulator about a second per account: they get their own.
 rust-test: venv
-	local/with-moto cargo test --workspace --locked
+	local/with-moto cargo test --workspace --locked --exclude vendorlink-cli
+	MOTO_IAM_LOAD_MANAGED_POLICIES=false local/with-moto cargo test --locked -p vendorlink-cli
 
 ## sandbox-test: the vendor sandboxes against their documented contracts
 sandbox-test:
 	$(PYTHON) -m unittest discover -s local/sandbox
+
+## sfn-test: the local Step Functions runner against a fake function host
+sfn-test: node
+	NODE_OPTIONS="--require $(CURDIR)/local/sfn/polyfill.cjs" node --test local/sfn/
+
+## e2e-test: the real state machine on the real functions, through local/run-event
+e2e-test: venv node
+	local/with-moto $(VENV)/bin/python -m unittest discover -s tests/e2e -v
 
 clean:
 	rm -rf $(VENV) target

@@ -26,7 +26,9 @@ use crate::vendor::{AccountToRegister, Deregistration, RegistrationStatus, Vendo
 use crate::vendors::{VendorClient, VendorHttp};
 
 /// A claim not moved for this long belongs to an execution that died.
-const STALE_CLAIM: Duration = Duration::from_secs(6 * 3600);
+/// (An execution polls a vendor for at most 60 checks of at most an hour
+/// each by configuration; in practice minutes. Two hours leaves room.)
+const STALE_CLAIM: Duration = Duration::from_secs(2 * 3600);
 
 /// The clients every step uses, built once per process.
 pub struct Context {
@@ -228,6 +230,10 @@ pub async fn resolve_account(ctx: &Context, event: &Value) -> Result<Resolved> {
 
 async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
     let decision = decide(event)?;
+    let event_name = event
+        .pointer("/detail/eventName")
+        .and_then(Value::as_str)
+        .unwrap_or("event");
     let skip = |account: Option<AccountSummary>, trigger: &str, reason: String| {
         info!(reason = %reason, "skipping");
         Resolved {
@@ -244,7 +250,7 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
                 account_id,
                 account_name: String::new(),
             }),
-            "event",
+            event_name,
             reason,
         )),
         Decision::Onboard(account) => {
@@ -693,6 +699,26 @@ pub struct Summary {
     pub vendors: Vec<VendorSummary>,
     /// How many vendors failed; the execution fails when this is not zero.
     pub failed: usize,
+}
+
+/// The output of record-outcome: the summary (the execution's output), how
+/// many vendors failed (the state machine's last choice), and the summary as
+/// JSON text (the failure's cause when one failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub summary: Summary,
+    pub failed: usize,
+    pub cause: String,
+}
+
+impl From<Summary> for Recorded {
+    fn from(summary: Summary) -> Self {
+        Recorded {
+            failed: summary.failed,
+            cause: serde_json::to_string(&summary).unwrap_or_default(),
+            summary,
+        }
+    }
 }
 
 /// Mirrors the outcome into the ledger (failures) and the account's tags,

@@ -7,7 +7,11 @@ use vendorlink::Step;
 async fn main() -> Result<(), lambda_runtime::Error> {
     vendorlink_lambda::serve(
         Step::RecordOutcome,
-        |ctx, input: steps::RunResults| async move { steps::record_outcome(&ctx, input).await },
+        |ctx, input: steps::RunResults| async move {
+            steps::record_outcome(&ctx, input)
+                .await
+                .map(steps::Recorded::from)
+        },
     )
     .await
 }
