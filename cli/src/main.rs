@@ -4,6 +4,7 @@
 
 mod backfill;
 mod deployment;
+mod reconcile;
 mod start;
 mod status;
 mod table;
@@ -72,6 +73,15 @@ enum Command {
         #[arg(long)]
         per_minute: Option<u32>,
     },
+    /// Check every onboarded account: roles against their spec, vendors' lists against the ledger.
+    Reconcile {
+        /// Only this account.
+        #[arg(long)]
+        account: Option<AccountId>,
+        /// Fix what drifted: re-ensure roles, register again where a vendor lost the account.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Run onboarding again for one account, whatever happened before.
     Redrive {
         #[arg(long)]
@@ -134,6 +144,9 @@ async fn run(cli: Cli) -> vendorlink::Result<()> {
                 per_minute,
             };
             backfill::run(&sdk, &deployment, &options, json).await
+        }
+        Command::Reconcile { account, repair } => {
+            reconcile::run(&sdk, &deployment, account.as_ref(), repair, json).await
         }
         Command::Redrive { account, vendors } => {
             start::redrive(&sdk, &deployment, &account, &vendors, json).await

@@ -869,3 +869,98 @@ pub fn summary_text(summary: &Summary) -> String {
     }
     out
 }
+
+// ---------------------------------------------------------------- reconcile
+
+/// What reconcile found for one onboarded account and vendor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftReport {
+    pub account_id: AccountId,
+    pub vendor: VendorName,
+    /// How the trust role differs from its spec (empty: as it should be).
+    pub role: Vec<crate::trust_role::Drift>,
+    /// Whether the vendor still lists the account; `None` when the vendor
+    /// has no API to look it up.
+    pub registered: Option<bool>,
+    /// Whether `--repair` fixed what was found.
+    pub repaired: bool,
+    /// Why the check itself could not be made.
+    pub error: Option<String>,
+}
+
+impl DriftReport {
+    pub fn drifted(&self) -> bool {
+        !self.role.is_empty() || self.registered == Some(false) || self.error.is_some()
+    }
+}
+
+/// Checks one onboarded account and vendor against the truth: the role
+/// against its spec, the vendor's own list against the ledger. With
+/// `repair`, re-ensures the role and registers again what the vendor lost.
+/// A check that cannot be made is reported, not raised, so one broken
+/// account never hides the others.
+#[instrument(skip_all, fields(step = "reconcile", account = %entry.account, vendor = %entry.vendor))]
+pub async fn reconcile(ctx: &Context, entry: &LedgerEntry, repair: bool) -> DriftReport {
+    let mut report = DriftReport {
+        account_id: entry.account.clone(),
+        vendor: entry.vendor,
+        role: Vec::new(),
+        registered: None,
+        repaired: false,
+        error: None,
+    };
+    if let Err(e) = reconcile_into(ctx, entry, repair, &mut report).await {
+        warn!(error = %e, "reconcile could not check");
+        report.error = Some(e.to_string());
+    }
+    report
+}
+
+async fn reconcile_into(
+    ctx: &Context,
+    entry: &LedgerEntry,
+    repair: bool,
+    report: &mut DriftReport,
+) -> Result<()> {
+    let (account, vendor) = (&entry.account, entry.vendor);
+    let client = ctx.vendor(vendor, false).await?;
+    let trust = client.trust_parameters().await?;
+    let secret = ctx.secrets.load(vendor).await?;
+    let spec = RoleSpec::new(vendor, secret.role_template(), trust);
+    let member = MemberIam::assume(
+        &ctx.sdk,
+        &ctx.sts,
+        account,
+        &ctx.config.member_role_name,
+        &format!("vendorlink-{vendor}"),
+    )
+    .await?;
+    let state = member.inspect_role(&spec).await?;
+    let name = match ctx.org.describe_account(account).await {
+        Ok(info) => info.name,
+        Err(_) => String::new(),
+    };
+    let mut registration = AccountToRegister {
+        account_id: account.clone(),
+        account_name: name,
+        role_arn: state
+            .arn
+            .clone()
+            .or_else(|| entry.role_arn.clone())
+            .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{}", spec.name)),
+    };
+    report.role = state.drift;
+    report.registered = client.is_registered(&registration).await?;
+    if !repair || !report.drifted() {
+        return Ok(());
+    }
+    if !report.role.is_empty() {
+        registration.role_arn = member.ensure_role(&spec).await?.arn;
+    }
+    if report.registered == Some(false) {
+        let again = client.register(&registration).await?;
+        info!(reference = %again.reference, "registered again");
+    }
+    report.repaired = true;
+    Ok(())
+}

@@ -244,6 +244,10 @@ pub trait Vendor {
 
     /// Removes the account from the vendor.
     async fn deregister(&self, account: &AccountToRegister) -> Result<Deregistration>;
+
+    /// Whether the vendor still lists the account; `None` when the vendor
+    /// has no API to look it up (the reconcile cannot tell).
+    async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>>;
 }
 
 #[cfg(test)]

@@ -152,6 +152,10 @@ impl Vendor for Cloudcraft {
             Err(err) => Err(err),
         }
     }
+
+    async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {
+        Ok(Some(self.find(&account.role_arn).await?.is_some()))
+    }
 }
 
 /// Whether a refusal is about assuming the role (not yet assumable).

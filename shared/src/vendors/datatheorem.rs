@@ -105,6 +105,11 @@ impl Vendor for DataTheorem {
             ),
         })
     }
+
+    /// No public list API.
+    async fn is_registered(&self, _: &AccountToRegister) -> Result<Option<bool>> {
+        Ok(None)
+    }
 }
 
 fn value_text(v: &Value) -> Option<String> {

@@ -101,4 +101,8 @@ impl Vendor for VendorClient {
     async fn deregister(&self, account: &AccountToRegister) -> Result<Deregistration> {
         each_vendor!(self, c => c.deregister(account).await)
     }
+
+    async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {
+        each_vendor!(self, c => c.is_registered(account).await)
+    }
 }

@@ -299,6 +299,10 @@ impl Vendor for Risken {
             .await?;
         Ok(Deregistration::Removed)
     }
+
+    async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {
+        Ok(Some(self.find_aws(account).await?.is_some()))
+    }
 }
 
 /// All configured data sources OK is active, any ERROR failed, else pending.

@@ -198,6 +198,12 @@ impl Vendor for Skyhigh {
             Outcome::Done(_) => Ok(Deregistration::Removed),
         }
     }
+
+    async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {
+        Ok(Some(
+            self.provisioned_roles().await?.contains(&account.role_arn),
+        ))
+    }
 }
 
 fn is_processing(message: &str) -> bool {

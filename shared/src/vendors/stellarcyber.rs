@@ -238,6 +238,11 @@ impl Vendor for StellarCyber {
             Err(err) => Err(err),
         }
     }
+
+    async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {
+        let name = self.connector_name(account)?;
+        Ok(Some(self.find(&name).await?.is_some()))
+    }
 }
 
 /// The connector list: a bare array, or one wrapped in `data`.

@@ -228,3 +228,99 @@ async fn record_outcome_marks_failures_in_the_ledger_and_counts_them() {
         Some("Fatal.Vendor: risken said no")
     );
 }
+
+#[tokio::test]
+async fn reconcile_finds_a_deleted_role_a_tampered_trust_and_a_lost_registration_and_repairs_them()
+{
+    let t = fresh_org().await;
+    let sb = Sandbox::start(json!({})).await;
+    let ctx = context(&t, &sb, "cloudcraft,risken,stellarcyber", &[]).await;
+    for vendor in [
+        VendorName::Cloudcraft,
+        VendorName::Risken,
+        VendorName::Stellarcyber,
+    ] {
+        let item = item_for(&ctx, &t, vendor, "exec-1").await;
+        let item = steps::ensure_trust_role(&ctx, item).await.unwrap();
+        let mut item = steps::register_account(&ctx, item).await.unwrap();
+        while item.status == ItemStatus::Pending {
+            item = steps::check_status(&ctx, item).await.unwrap();
+        }
+        assert_eq!(item.outcome, Some(Outcome::Active), "{vendor}");
+    }
+    assert!(
+        reconcile_all(&ctx, &t, false)
+            .await
+            .iter()
+            .all(|r| !r.drifted()),
+        "drift before tampering"
+    );
+
+    // Drift: the Cloudcraft role deleted, RISKEN's trust opened to anyone,
+    // the Stellar Cyber connector deleted at the vendor.
+    let iam = crate::support::member_iam_client(&t).await;
+    let member = vendorlink::trust_role::MemberIam::from_client(iam.clone(), t.member.clone());
+    member
+        .delete_role(VendorName::Cloudcraft, "cloudcraft")
+        .await
+        .unwrap();
+    let open = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]});
+    iam.update_assume_role_policy()
+        .role_name("RISKEN")
+        .policy_document(open.to_string())
+        .send()
+        .await
+        .unwrap();
+    let stellar = sb.client(VendorName::Stellarcyber, secret(VendorName::Stellarcyber));
+    let account = vendorlink::vendor::AccountToRegister {
+        account_id: t.member.clone(),
+        account_name: "member".into(),
+        role_arn: format!("arn:aws:iam::{}:role/StellarCyberConnector", t.member),
+    };
+    use vendorlink::vendor::Vendor as _;
+    assert_eq!(
+        stellar.deregister(&account).await.unwrap(),
+        vendorlink::vendor::Deregistration::Removed
+    );
+
+    let found: HashMap<VendorName, _> = reconcile_all(&ctx, &t, false)
+        .await
+        .into_iter()
+        .map(|r| (r.vendor, r))
+        .collect();
+    assert_eq!(
+        found[&VendorName::Cloudcraft].role,
+        [vendorlink::trust_role::Drift::RoleMissing]
+    );
+    assert_eq!(
+        found[&VendorName::Risken].role,
+        [vendorlink::trust_role::Drift::TrustPolicy]
+    );
+    assert_eq!(found[&VendorName::Stellarcyber].registered, Some(false));
+    assert!(found.values().all(|r| !r.repaired));
+
+    let repaired = reconcile_all(&ctx, &t, true).await;
+    assert!(
+        repaired.iter().all(|r| r.repaired && r.error.is_none()),
+        "{repaired:?}"
+    );
+    assert!(
+        reconcile_all(&ctx, &t, false)
+            .await
+            .iter()
+            .all(|r| !r.drifted()),
+        "drift left after repair"
+    );
+}
+
+async fn reconcile_all(
+    ctx: &Context,
+    t: &TestOrg,
+    repair: bool,
+) -> Vec<vendorlink::steps::DriftReport> {
+    let mut reports = Vec::new();
+    for entry in ctx.ledger.account_entries(&t.member).await.unwrap() {
+        reports.push(steps::reconcile(ctx, &entry, repair).await);
+    }
+    reports
+}

@@ -1,0 +1,172 @@
+//! `vendorlink reconcile`: find (and with `--repair`, fix) drift between the
+//! ledger and the truth: roles that no longer match their spec, accounts a
+//! vendor no longer lists.
+
+use aws_config::SdkConfig;
+use vendorlink::ledger::{Ledger, LedgerState};
+use vendorlink::steps::{self, Context, DriftReport};
+use vendorlink::{AccountId, Result};
+
+use crate::deployment::Deployment;
+use crate::table;
+
+pub async fn run(
+    sdk: &SdkConfig,
+    deployment: &Deployment,
+    account: Option<&AccountId>,
+    repair: bool,
+    json: bool,
+) -> Result<()> {
+    let ctx = Context::new(deployment.config.clone(), sdk.clone())?;
+    let ledger = Ledger::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        deployment.config.ledger_table.clone(),
+    );
+    let mut entries = match account {
+        Some(a) => ledger.account_entries(a).await?,
+        None => ledger.all_entries().await?,
+    };
+    entries.retain(|e| e.state == LedgerState::Active && ctx.config.vendors.contains(&e.vendor));
+    entries.sort_by(|a, b| (&a.account, a.vendor).cmp(&(&b.account, b.vendor)));
+    let mut reports = Vec::new();
+    for entry in &entries {
+        reports.push(steps::reconcile(&ctx, entry, repair).await);
+    }
+    print!("{}", render(&reports, json));
+    Ok(())
+}
+
+pub fn render(reports: &[DriftReport], json: bool) -> String {
+    if json {
+        return serde_json::to_string_pretty(reports).unwrap_or_default() + "\n";
+    }
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            let role = if r.role.is_empty() {
+                "ok".to_owned()
+            } else {
+                r.role
+                    .iter()
+                    .map(|d| {
+                        serde_json::to_value(d)
+                            .ok()
+                            .and_then(|v| v["drift"].as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let registration = match r.registered {
+                Some(true) => "listed",
+                Some(false) => "NOT LISTED",
+                None => "no lookup API",
+            };
+            let action = match (r.drifted(), r.repaired) {
+                (false, _) => "-".to_owned(),
+                (true, true) => "repaired".to_owned(),
+                (true, false) => r.error.clone().unwrap_or_else(|| "drift".into()),
+            };
+            vec![
+                r.account_id.to_string(),
+                r.vendor.to_string(),
+                role,
+                registration.into(),
+                action,
+            ]
+        })
+        .collect();
+    let drifted = reports.iter().filter(|r| r.drifted()).count();
+    format!(
+        "{}{} checked, {drifted} drifted\n",
+        table::render(
+            &["ACCOUNT", "VENDOR", "ROLE", "REGISTRATION", "ACTION"],
+            &rows
+        ),
+        reports.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vendorlink::trust_role::Drift;
+    use vendorlink::VendorName;
+
+    fn report(
+        vendor: VendorName,
+        role: Vec<Drift>,
+        registered: Option<bool>,
+        repaired: bool,
+    ) -> DriftReport {
+        DriftReport {
+            account_id: "222222222222".parse().unwrap(),
+            vendor,
+            role,
+            registered,
+            repaired,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn table_snapshot() {
+        let reports = [
+            report(VendorName::Datatheorem, vec![], None, false),
+            report(
+                VendorName::Cloudcraft,
+                vec![Drift::RoleMissing],
+                Some(true),
+                false,
+            ),
+            report(
+                VendorName::Risken,
+                vec![Drift::TrustPolicy],
+                Some(false),
+                true,
+            ),
+        ];
+        assert_eq!(
+            render(&reports, false),
+            "\
+ACCOUNT       VENDOR       ROLE          REGISTRATION   ACTION
+------------  -----------  ------------  -------------  --------
+222222222222  datatheorem  ok            no lookup API  -
+222222222222  cloudcraft   role_missing  listed         drift
+222222222222  risken       trust_policy  NOT LISTED     repaired
+3 checked, 2 drifted
+"
+        );
+    }
+
+    #[test]
+    fn json_snapshot() {
+        let reports = [report(
+            VendorName::Skyhigh,
+            vec![Drift::ManagedPolicyMissing(
+                "arn:aws:iam::aws:policy/SecurityAudit".into(),
+            )],
+            Some(true),
+            false,
+        )];
+        assert_eq!(
+            render(&reports, true),
+            r#"[
+  {
+    "account_id": "222222222222",
+    "vendor": "skyhigh",
+    "role": [
+      {
+        "drift": "managed_policy_missing",
+        "policy": "arn:aws:iam::aws:policy/SecurityAudit"
+      }
+    ],
+    "registered": true,
+    "repaired": false,
+    "error": null
+  }
+]
+"#
+        );
+    }
+}
