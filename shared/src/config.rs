@@ -18,6 +18,9 @@ pub struct Config {
     pub notify_topic_arn: Option<String>,
     /// Seconds the state machine waits between two vendor status checks.
     pub poll_seconds: u32,
+    /// Whether an account moved out of the included OUs is offboarded (else
+    /// only reported).
+    pub offboard_on_scope_exit: bool,
 }
 
 /// Whether an account is in scope, and why not.
@@ -134,6 +137,17 @@ impl Config {
             },
         };
 
+        let offboard_on_scope_exit = match value("OFFBOARD_ON_SCOPE_EXIT").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                problems.push(format!(
+                    "OFFBOARD_ON_SCOPE_EXIT: `{other}` is not true or false"
+                ));
+                false
+            }
+        };
+
         if !problems.is_empty() {
             return Err(
                 Error::config(format!("invalid configuration: {}", problems.join("; ")))
@@ -150,6 +164,7 @@ impl Config {
             tag_prefix,
             notify_topic_arn,
             poll_seconds,
+            offboard_on_scope_exit,
         })
     }
 
@@ -237,6 +252,20 @@ mod tests {
         assert!(c.include_ous.is_empty() && c.exclude_accounts.is_empty());
         assert_eq!(c.notify_topic_arn, None);
         assert_eq!(c.poll_seconds, 30);
+        assert!(!c.offboard_on_scope_exit);
+    }
+
+    #[test]
+    fn offboard_on_scope_exit_is_true_or_false() {
+        let mut vars = MINIMAL.to_vec();
+        vars.push(("OFFBOARD_ON_SCOPE_EXIT", "true"));
+        assert!(config(&vars).unwrap().offboard_on_scope_exit);
+        vars.pop();
+        vars.push(("OFFBOARD_ON_SCOPE_EXIT", "yes"));
+        assert!(config(&vars)
+            .unwrap_err()
+            .message()
+            .contains("OFFBOARD_ON_SCOPE_EXIT: `yes`"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Accepted: Organizations `CreateAccountResult`, Control Tower
 //! `CreateManagedAccount` / `UpdateManagedAccount`, `CloseAccount`,
-//! `CloseAccountResult`, `RemoveAccountFromOrganization` (all as EventBridge
+//! `CloseAccountResult`, `RemoveAccountFromOrganization`, `MoveAccount` (all as EventBridge
 //! events), and a direct `{"accountId": "..."}` input (backfill, redrive).
 //! Unknown fields are ignored; a malformed event is `Fatal.BadInput` naming
 //! the field that is missing.
@@ -41,6 +41,9 @@ pub struct AccountRef {
 pub enum Decision {
     Onboard(AccountRef),
     Offboard(AccountRef),
+    /// The account moved between OUs: whether that brings it into scope or
+    /// out of it depends on the configuration (decided by resolve-account).
+    Moved(AccountRef),
     Skip {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         account_id: Option<AccountId>,
@@ -195,6 +198,20 @@ fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {
                 account_id: params.account("accountId")?,
                 account_name: None,
                 organizational_unit: None,
+                trigger: event_name.into(),
+                vendors: None,
+                keep_roles: false,
+            }))
+        }
+        ("aws.organizations", "MoveAccount") => {
+            let params = detail.object("requestParameters")?;
+            // Both parents must be named, as the API requires them.
+            params.str("sourceParentId")?;
+            params.str("destinationParentId")?;
+            Ok(Decision::Moved(AccountRef {
+                account_id: params.account("accountId")?,
+                account_name: None,
+                organizational_unit: params.opt_str("destinationParentId"),
                 trigger: event_name.into(),
                 vendors: None,
                 keep_roles: false,

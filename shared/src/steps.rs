@@ -253,7 +253,8 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
             event_name,
             reason,
         )),
-        Decision::Onboard(account) => {
+        Decision::Onboard(account) | Decision::Moved(account) => {
+            let moved = account.trigger == "MoveAccount";
             let id = account.account_id.clone();
             let info = ctx.org.describe_account(&id).await?;
             let summary = AccountSummary {
@@ -269,7 +270,33 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
             }
             let ancestors = ctx.org.ancestors(&id).await?;
             if let Scope::Out(reason) = ctx.config.scope(&id, &ancestors) {
-                return Ok(skip(Some(summary), &account.trigger, reason));
+                if !moved {
+                    return Ok(skip(Some(summary), &account.trigger, reason));
+                }
+                // Moved out of scope: offboard, or only report, as configured.
+                let onboarded = onboarded_vendors(ctx, &id).await?;
+                if onboarded.is_empty() {
+                    return Ok(skip(Some(summary), &account.trigger, reason));
+                }
+                if !ctx.config.offboard_on_scope_exit {
+                    let names: Vec<&str> = onboarded.iter().map(|v| v.as_str()).collect();
+                    return Ok(skip(
+                        Some(summary),
+                        &account.trigger,
+                        format!(
+                            "{reason}; it stays onboarded with {} because OFFBOARD_ON_SCOPE_EXIT is false",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                info!(account = %id, vendors = onboarded.len(), "moved out of scope: offboarding");
+                return Ok(work(
+                    Action::Offboard,
+                    summary,
+                    &account.trigger,
+                    onboarded,
+                    false,
+                ));
             }
             let vendors = requested_vendors(ctx, &account)?;
             info!(account = %id, vendors = vendors.len(), "onboarding");
@@ -294,14 +321,7 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
                 account_id: id.clone(),
                 account_name: name,
             };
-            let onboarded: Vec<VendorName> = ctx
-                .ledger
-                .account_entries(&id)
-                .await?
-                .into_iter()
-                .filter(|e| e.state != LedgerState::Offboarded)
-                .map(|e| e.vendor)
-                .collect();
+            let onboarded = onboarded_vendors(ctx, &id).await?;
             let vendors: Vec<VendorName> = requested_vendors(ctx, &account)?
                 .into_iter()
                 .filter(|v| onboarded.contains(v))
@@ -323,6 +343,18 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
             ))
         }
     }
+}
+
+/// The vendors the ledger has the account with (anything but offboarded).
+async fn onboarded_vendors(ctx: &Context, account: &AccountId) -> Result<Vec<VendorName>> {
+    Ok(ctx
+        .ledger
+        .account_entries(account)
+        .await?
+        .into_iter()
+        .filter(|e| e.state != LedgerState::Offboarded && ctx.config.vendors.contains(&e.vendor))
+        .map(|e| e.vendor)
+        .collect())
 }
 
 /// The enabled vendors, narrowed to those a direct request names.

@@ -216,3 +216,27 @@ fn decision_serializes_with_an_action_tag() {
         json!({"action": "onboard", "account_id": "222222222222", "trigger": "direct"})
     );
 }
+
+#[test]
+fn move_account_is_a_move_with_the_destination() {
+    let decision = decide(&sample("move-account.json")).unwrap();
+    let Decision::Moved(account) = decision else {
+        panic!("expected a move, got {decision:?}")
+    };
+    assert_eq!(account.account_id.as_str(), "222222222222");
+    assert_eq!(
+        account.organizational_unit.as_deref(),
+        Some("ou-ab12-workload1")
+    );
+    assert_eq!(account.trigger, "MoveAccount");
+}
+
+#[test]
+fn move_without_a_destination_is_bad_input() {
+    let mut event = sample("move-account.json");
+    event["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("destinationParentId");
+    assert!(bad_input(&event).contains("detail.requestParameters.destinationParentId"));
+}

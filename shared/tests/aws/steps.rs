@@ -324,3 +324,129 @@ async fn reconcile_all(
     }
     reports
 }
+
+/// Moves the member into a new OU `Included` (or back to the root) and
+/// returns the MoveAccount event for it.
+async fn move_member(t: &TestOrg, to_included: bool) -> (Value, String) {
+    let roots = t
+        .organizations
+        .list_roots()
+        .send()
+        .await
+        .unwrap()
+        .roots
+        .unwrap();
+    let root = roots[0].id.clone().unwrap();
+    let ous = t
+        .organizations
+        .list_organizational_units_for_parent()
+        .parent_id(&root)
+        .send()
+        .await
+        .unwrap();
+    let ou = match ous
+        .organizational_units
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+    {
+        Some(ou) => ou.id.unwrap(),
+        None => t
+            .organizations
+            .create_organizational_unit()
+            .parent_id(&root)
+            .name("Included")
+            .send()
+            .await
+            .unwrap()
+            .organizational_unit
+            .unwrap()
+            .id
+            .unwrap(),
+    };
+    let (from, to) = if to_included {
+        (root.clone(), ou.clone())
+    } else {
+        (ou.clone(), root.clone())
+    };
+    t.organizations
+        .move_account()
+        .account_id(t.member.as_str())
+        .source_parent_id(&from)
+        .destination_parent_id(&to)
+        .send()
+        .await
+        .unwrap();
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../events/move-account.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    event["detail"]["requestParameters"] =
+        json!({"accountId": t.member.as_str(), "sourceParentId": from, "destinationParentId": to});
+    (event, ou)
+}
+
+#[tokio::test]
+async fn moving_into_an_included_ou_onboards_and_moving_out_offboards_when_asked() {
+    let t = fresh_org().await;
+    let sb = Sandbox::start(json!({})).await;
+    let (into, ou) = move_member(&t, true).await;
+    let ctx = context(
+        &t,
+        &sb,
+        "cloudcraft",
+        &[("INCLUDE_OUS", &ou), ("OFFBOARD_ON_SCOPE_EXIT", "true")],
+    )
+    .await;
+    let resolved = steps::resolve_account(&ctx, &into).await.unwrap();
+    assert_eq!(resolved.action, Action::Onboard);
+    let item = item_for_work(&resolved, "exec-move-in");
+    let item = steps::ensure_trust_role(&ctx, item).await.unwrap();
+    steps::register_account(&ctx, item).await.unwrap();
+
+    let (out, _) = move_member(&t, false).await;
+    let resolved = steps::resolve_account(&ctx, &out).await.unwrap();
+    assert_eq!(resolved.action, Action::Offboard, "{resolved:?}");
+    assert_eq!(resolved.items.len(), 1);
+}
+
+#[tokio::test]
+async fn moving_out_is_only_reported_by_default() {
+    let t = fresh_org().await;
+    let sb = Sandbox::start(json!({})).await;
+    let (into, ou) = move_member(&t, true).await;
+    let ctx = context(&t, &sb, "cloudcraft", &[("INCLUDE_OUS", &ou)]).await;
+    let resolved = steps::resolve_account(&ctx, &into).await.unwrap();
+    let item = steps::ensure_trust_role(&ctx, item_for_work(&resolved, "exec-1"))
+        .await
+        .unwrap();
+    steps::register_account(&ctx, item).await.unwrap();
+    let (out, _) = move_member(&t, false).await;
+    let resolved = steps::resolve_account(&ctx, &out).await.unwrap();
+    assert_eq!(resolved.action, Action::Skip);
+    let reason = resolved.reason.unwrap();
+    assert!(
+        reason.contains("stays onboarded with cloudcraft because OFFBOARD_ON_SCOPE_EXIT is false"),
+        "{reason}"
+    );
+    assert_eq!(
+        ctx.ledger
+            .get(&t.member, VendorName::Cloudcraft)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        LedgerState::Active
+    );
+}
+
+fn item_for_work(resolved: &vendorlink::steps::Resolved, execution: &str) -> VendorItem {
+    let work = &resolved.items[0];
+    serde_json::from_value(json!({"action": work.action, "account": work.account,
+        "vendor": work.vendor, "execution": execution}))
+    .unwrap()
+}
