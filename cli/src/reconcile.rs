@@ -3,7 +3,6 @@
 //! vendor no longer lists.
 
 use aws_config::SdkConfig;
-use vendorlink::ledger::{Ledger, LedgerState};
 use vendorlink::steps::{self, Context, DriftReport};
 use vendorlink::{AccountId, Result};
 
@@ -18,20 +17,7 @@ pub async fn run(
     json: bool,
 ) -> Result<()> {
     let ctx = Context::new(deployment.config.clone(), sdk.clone())?;
-    let ledger = Ledger::new(
-        aws_sdk_dynamodb::Client::new(sdk),
-        deployment.config.ledger_table.clone(),
-    );
-    let mut entries = match account {
-        Some(a) => ledger.account_entries(a).await?,
-        None => ledger.all_entries().await?,
-    };
-    entries.retain(|e| e.state == LedgerState::Active && ctx.config.vendors.contains(&e.vendor));
-    entries.sort_by(|a, b| (&a.account, a.vendor).cmp(&(&b.account, b.vendor)));
-    let mut reports = Vec::new();
-    for entry in &entries {
-        reports.push(steps::reconcile(&ctx, entry, repair).await);
-    }
+    let reports = steps::reconcile_all(&ctx, account, repair, false).await?;
     print!("{}", render(&reports, json));
     Ok(())
 }

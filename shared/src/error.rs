@@ -69,6 +69,7 @@ pub enum Step {
     CheckStatus,
     DeregisterAccount,
     RecordOutcome,
+    Reconcile,
 }
 
 impl Step {
@@ -81,6 +82,7 @@ impl Step {
             Step::CheckStatus => "check-status",
             Step::DeregisterAccount => "deregister-account",
             Step::RecordOutcome => "record-outcome",
+            Step::Reconcile => "reconcile",
         }
     }
 }

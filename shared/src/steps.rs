@@ -996,3 +996,59 @@ async fn reconcile_into(
     report.repaired = true;
     Ok(())
 }
+
+/// Reconciles every `active` ledger item of the enabled vendors (of one
+/// account, or all), and with `notify` publishes what drifted on SNS (the
+/// scheduled reconcile).
+#[instrument(skip_all, fields(step = "reconcile"))]
+pub async fn reconcile_all(
+    ctx: &Context,
+    account: Option<&AccountId>,
+    repair: bool,
+    notify: bool,
+) -> Result<Vec<DriftReport>> {
+    let mut entries = match account {
+        Some(a) => ctx.ledger.account_entries(a).await?,
+        None => ctx.ledger.all_entries().await?,
+    };
+    entries.retain(|e| e.state == LedgerState::Active && ctx.config.vendors.contains(&e.vendor));
+    entries.sort_by(|a, b| (&a.account, a.vendor).cmp(&(&b.account, b.vendor)));
+    let mut reports = Vec::new();
+    for entry in &entries {
+        reports.push(reconcile(ctx, entry, repair).await);
+    }
+    let drifted: Vec<&DriftReport> = reports.iter().filter(|r| r.drifted()).collect();
+    info!(
+        checked = reports.len(),
+        drifted = drifted.len(),
+        "reconciled"
+    );
+    if let (true, false, Some(topic)) = (notify, drifted.is_empty(), &ctx.config.notify_topic_arn) {
+        let lines: Vec<String> = drifted
+            .iter()
+            .map(|r| {
+                format!(
+                    "- {} {}: role {:?}, vendor lists it: {}{}",
+                    r.account_id,
+                    r.vendor,
+                    r.role,
+                    r.registered.map_or("unknown".into(), |b| b.to_string()),
+                    if r.repaired { " (repaired)" } else { "" }
+                )
+            })
+            .collect();
+        ctx.sns
+            .publish()
+            .topic_arn(topic)
+            .subject(format!(
+                "vendorlink: drift in {} of {} registrations",
+                drifted.len(),
+                reports.len()
+            ))
+            .message(lines.join("\n"))
+            .send()
+            .await
+            .map_err(|e| crate::aws::aws_error("publishing the drift report", e))?;
+    }
+    Ok(reports)
+}

@@ -318,11 +318,9 @@ async fn reconcile_all(
     t: &TestOrg,
     repair: bool,
 ) -> Vec<vendorlink::steps::DriftReport> {
-    let mut reports = Vec::new();
-    for entry in ctx.ledger.account_entries(&t.member).await.unwrap() {
-        reports.push(steps::reconcile(ctx, &entry, repair).await);
-    }
-    reports
+    steps::reconcile_all(ctx, Some(&t.member), repair, false)
+        .await
+        .unwrap()
 }
 
 /// Moves the member into a new OU `Included` (or back to the root) and
