@@ -69,6 +69,26 @@ impl Context {
         Context::new(config, sdk)
     }
 
+    /// IAM in the account, through the member access role.
+    async fn member(&self, account: &AccountId, vendor: VendorName) -> Result<MemberIam> {
+        MemberIam::assume(
+            &self.sdk,
+            &self.sts,
+            account,
+            &self.config.member_role_name,
+            &format!("vendorlink-{vendor}"),
+        )
+        .await
+    }
+
+    /// What the vendor's role must be: its template (with the secret's
+    /// overrides) and the trust the vendor asks for.
+    async fn role_spec(&self, client: &VendorClient, vendor: VendorName) -> Result<RoleSpec> {
+        let trust = client.trust_parameters().await?;
+        let secret = self.secrets.load(vendor).await?;
+        Ok(RoleSpec::new(vendor, secret.role_template(), trust))
+    }
+
     async fn vendor(&self, vendor: VendorName, generate_external_id: bool) -> Result<VendorClient> {
         let secret = if generate_external_id {
             self.secrets.load_with_external_id(vendor).await?
@@ -213,6 +233,18 @@ impl VendorItem {
             role_arn,
         }
     }
+}
+
+/// Runs a vendor step, putting its step, account and vendor on any error.
+async fn in_scope<T>(
+    item: &VendorItem,
+    step: Step,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    work.await
+        .in_step(step)
+        .for_account(&item.account.account_id)
+        .for_vendor(item.vendor)
 }
 
 fn now_minus(age: Duration) -> Option<String> {
@@ -411,12 +443,7 @@ fn work(
 /// the vendor's trust role in it.
 #[instrument(skip_all, fields(step = "ensure-trust-role", account = %item.account.account_id, vendor = %item.vendor))]
 pub async fn ensure_trust_role(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
-    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
-    ensure(ctx, item)
-        .await
-        .in_step(Step::EnsureTrustRole)
-        .for_account(&account)
-        .for_vendor(vendor)
+    in_scope(&item, Step::EnsureTrustRole, ensure(ctx, item.clone())).await
 }
 
 async fn ensure(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
@@ -436,17 +463,8 @@ async fn ensure(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
         TransitionOutcome::Refused { current } => return Ok(already(item, current)),
     }
     let client = ctx.vendor(vendor, true).await?;
-    let trust = client.trust_parameters().await?;
-    let secret = ctx.secrets.load(vendor).await?;
-    let spec = RoleSpec::new(vendor, secret.role_template(), trust);
-    let member = MemberIam::assume(
-        &ctx.sdk,
-        &ctx.sts,
-        &account,
-        &ctx.config.member_role_name,
-        &format!("vendorlink-{vendor}"),
-    )
-    .await?;
+    let spec = ctx.role_spec(&client, vendor).await?;
+    let member = ctx.member(&account, vendor).await?;
     let ensured = member.ensure_role(&spec).await?;
     info!(role = %ensured.arn, repaired = ensured.repaired.len(), "trust role ready");
     ctx.ledger
@@ -491,12 +509,7 @@ fn already(item: VendorItem, current: Option<LedgerEntry>) -> VendorItem {
 /// Registers the account with the vendor (the vendor client looks it up first).
 #[instrument(skip_all, fields(step = "register-account", account = %item.account.account_id, vendor = %item.vendor))]
 pub async fn register_account(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
-    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
-    register(ctx, item)
-        .await
-        .in_step(Step::RegisterAccount)
-        .for_account(&account)
-        .for_vendor(vendor)
+    in_scope(&item, Step::RegisterAccount, register(ctx, item.clone())).await
 }
 
 async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
@@ -558,12 +571,7 @@ async fn settle(
 /// pending removal).
 #[instrument(skip_all, fields(step = "check-status", account = %item.account.account_id, vendor = %item.vendor))]
 pub async fn check_status(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
-    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
-    check(ctx, item)
-        .await
-        .in_step(Step::CheckStatus)
-        .for_account(&account)
-        .for_vendor(vendor)
+    in_scope(&item, Step::CheckStatus, check(ctx, item.clone())).await
 }
 
 async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
@@ -602,12 +610,12 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
 /// where the account is still reachable.
 #[instrument(skip_all, fields(step = "deregister-account", account = %item.account.account_id, vendor = %item.vendor))]
 pub async fn deregister_account(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
-    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
-    deregister(ctx, item)
-        .await
-        .in_step(Step::DeregisterAccount)
-        .for_account(&account)
-        .for_vendor(vendor)
+    in_scope(
+        &item,
+        Step::DeregisterAccount,
+        deregister(ctx, item.clone()),
+    )
+    .await
 }
 
 async fn deregister(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
@@ -673,15 +681,7 @@ async fn delete_role(
     vendor: VendorName,
     role_name: &str,
 ) -> Result<Option<String>> {
-    match MemberIam::assume(
-        &ctx.sdk,
-        &ctx.sts,
-        account,
-        &ctx.config.member_role_name,
-        &format!("vendorlink-{vendor}"),
-    )
-    .await
-    {
+    match ctx.member(account, vendor).await {
         Ok(member) => Ok(match member.delete_role(vendor, role_name).await? {
             true => None,
             false => Some(format!("role {role_name} was already gone")),
@@ -956,17 +956,8 @@ async fn reconcile_into(
 ) -> Result<()> {
     let (account, vendor) = (&entry.account, entry.vendor);
     let client = ctx.vendor(vendor, false).await?;
-    let trust = client.trust_parameters().await?;
-    let secret = ctx.secrets.load(vendor).await?;
-    let spec = RoleSpec::new(vendor, secret.role_template(), trust);
-    let member = MemberIam::assume(
-        &ctx.sdk,
-        &ctx.sts,
-        account,
-        &ctx.config.member_role_name,
-        &format!("vendorlink-{vendor}"),
-    )
-    .await?;
+    let spec = ctx.role_spec(&client, vendor).await?;
+    let member = ctx.member(account, vendor).await?;
     let state = member.inspect_role(&spec).await?;
     let name = match ctx.org.describe_account(account).await {
         Ok(info) => info.name,
