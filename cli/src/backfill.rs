@@ -117,9 +117,9 @@ pub async fn plan(
         aws_sdk_dynamodb::Client::new(sdk),
         config.ledger_table.clone(),
     );
-    let mut states: HashMap<(AccountId, VendorName), LedgerState> = HashMap::new();
+    let mut states: HashMap<(AccountId, VendorName), (LedgerState, u32)> = HashMap::new();
     for e in ledger.all_entries().await? {
-        states.insert((e.account, e.vendor), e.state);
+        states.insert((e.account, e.vendor), (e.state, e.attempts));
     }
 
     let mut planned = Vec::new();
@@ -136,12 +136,18 @@ pub async fn plan(
         }
         let mut vendors = Vec::new();
         let mut retrying = Vec::new();
+        let mut attempts = 0;
         for vendor in &config.vendors {
             match states.get(&(account.id.clone(), *vendor)) {
-                None | Some(LedgerState::Offboarded) => vendors.push(*vendor),
-                Some(LedgerState::Failed) => {
+                None => vendors.push(*vendor),
+                Some((LedgerState::Offboarded, n)) => {
+                    vendors.push(*vendor);
+                    attempts += n;
+                }
+                Some((LedgerState::Failed, n)) => {
                     vendors.push(*vendor);
                     retrying.push(*vendor);
+                    attempts += n;
                 }
                 // Active, or an execution is on it right now.
                 Some(_) => {}
@@ -149,7 +155,7 @@ pub async fn plan(
         }
         if !vendors.is_empty() {
             planned.push(PlannedAccount {
-                execution_name: execution_name(&account.id, &vendors, &retrying),
+                execution_name: execution_name(&account.id, &vendors, attempts),
                 account_id: account.id,
                 account_name: account.name,
                 vendors,
@@ -192,22 +198,12 @@ async fn accounts_below(
     Ok(accounts)
 }
 
-/// Stable for the same account, vendors and ledger history, so a repeated
-/// backfill reuses it; a later failure changes it, so a retry gets a new one.
-fn execution_name(account: &AccountId, vendors: &[VendorName], retrying: &[VendorName]) -> String {
-    let key = format!(
-        "{account}|{}|{}",
-        vendors
-            .iter()
-            .map(|v| v.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
-        retrying
-            .iter()
-            .map(|v| v.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+/// Stable for the same account, vendors and ledger history (the attempts
+/// the ledger counted), so a repeated backfill reuses it; every failed
+/// attempt changes it, so the next backfill retries.
+fn execution_name(account: &AccountId, vendors: &[VendorName], attempts: u32) -> String {
+    let names: Vec<&str> = vendors.iter().map(|v| v.as_str()).collect();
+    let key = format!("{account}|{}|{attempts}", names.join(","));
     let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes())
         .simple()
         .to_string();
@@ -396,7 +392,7 @@ mod tests {
     fn planned(id: &str, vendors: &[VendorName], retrying: &[VendorName]) -> PlannedAccount {
         let account: AccountId = id.parse().unwrap();
         PlannedAccount {
-            execution_name: execution_name(&account, vendors, retrying),
+            execution_name: execution_name(&account, vendors, retrying.len() as u32),
             account_id: account,
             account_name: format!("acct-{}", &id[10..]),
             vendors: vendors.to_vec(),

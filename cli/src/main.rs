@@ -82,7 +82,7 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
-    /// Run onboarding again for one account, whatever happened before.
+    /// Run onboarding again for one account: vendors that failed (or were never done) are tried again; active ones are left as they are.
     Redrive {
         #[arg(long)]
         account: AccountId,

@@ -150,7 +150,11 @@ impl Org {
         }
         if failed {
             self.ledger
-                .transition(account, vendor, Transition::failed("Fatal.Vendor: no"))
+                .transition(
+                    account,
+                    vendor,
+                    Transition::failed("Fatal.Vendor: no", "earlier"),
+                )
                 .await
                 .unwrap();
         }

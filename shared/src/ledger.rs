@@ -91,6 +91,8 @@ pub struct Transition {
     from_absent: bool,
     /// Also allowed when the item's execution is this transition's.
     from_same_execution: bool,
+    /// Only allowed when the item's execution is this transition's.
+    only_same_execution: bool,
     /// Also allowed, from a non-final state, when not updated since then.
     stale_before: Option<String>,
     count_attempt: bool,
@@ -144,9 +146,25 @@ impl Transition {
         }
     }
 
-    /// Record a failure, from any state but offboarded.
-    pub fn failed(error: &str) -> Self {
+    /// Also record the role's ARN (a repaired role).
+    pub fn with_role(mut self, role_arn: &str) -> Self {
+        self.role_arn = Some(role_arn.to_owned());
+        self
+    }
+
+    /// Also record the vendor's reference (a new registration).
+    pub fn with_reference(mut self, reference: &str) -> Self {
+        self.vendor_ref = Some(reference.to_owned());
+        self
+    }
+
+    /// Record a failure, from any state but offboarded, by the execution
+    /// that holds the item (another execution's failure must not overwrite a
+    /// run still in progress).
+    pub fn failed(error: &str, execution: &str) -> Self {
         Transition {
+            only_same_execution: true,
+            execution: Some(execution.to_owned()),
             to: Some(LedgerState::Failed),
             from: vec![
                 LedgerState::Claimed,
@@ -323,6 +341,14 @@ impl Ledger {
             values.insert(":active".into(), s(LedgerState::Active.as_str()));
             conditions.push("(updated_at < :stale AND #state <> :active)".into());
         }
+        let mut condition = conditions.join(" OR ");
+        if transition.only_same_execution {
+            if let Some(execution) = &transition.execution {
+                names.insert("#execution".into(), "execution".into());
+                values.insert(":execution".into(), s(execution));
+                condition = format!("({condition}) AND #execution = :execution");
+            }
+        }
         let mut update = format!("SET {}", sets.join(", "));
         if !removes.is_empty() {
             update.push_str(&format!(" REMOVE {}", removes.join(", ")));
@@ -335,7 +361,7 @@ impl Ledger {
             .key(K_ACCOUNT, s(account.as_str()))
             .key(K_VENDOR, s(vendor.as_str()))
             .update_expression(update)
-            .condition_expression(conditions.join(" OR "))
+            .condition_expression(condition)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)

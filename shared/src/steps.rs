@@ -21,7 +21,7 @@ use crate::ids::AccountId;
 use crate::ledger::{Ledger, LedgerEntry, LedgerState, Transition, TransitionOutcome};
 use crate::org::Organization;
 use crate::secret::SecretStore;
-use crate::trust_role::{MemberIam, RoleSpec};
+use crate::trust_role::{MemberIam, RoleDeletion, RoleSpec};
 use crate::vendor::{AccountToRegister, Deregistration, RegistrationStatus, Vendor, VendorName};
 use crate::vendors::{VendorClient, VendorHttp};
 
@@ -235,6 +235,33 @@ impl VendorItem {
     }
 }
 
+/// Moves the ledger; a refusal (another execution holds the item, or it
+/// is already past this state) is logged, since the step's own outcome
+/// still stands.
+async fn advance(
+    ctx: &Context,
+    account: &AccountId,
+    vendor: VendorName,
+    transition: Transition,
+) -> Result<()> {
+    if let TransitionOutcome::Refused { current } =
+        ctx.ledger.transition(account, vendor, transition).await?
+    {
+        warn!(
+            state = current
+                .as_ref()
+                .map(|e| e.state.as_str())
+                .unwrap_or("absent"),
+            holder = current
+                .as_ref()
+                .and_then(|e| e.execution.as_deref())
+                .unwrap_or("-"),
+            "the ledger refused a transition"
+        );
+    }
+    Ok(())
+}
+
 /// Runs a vendor step, putting its step, account and vendor on any error.
 async fn in_scope<T>(
     item: &VendorItem,
@@ -262,6 +289,7 @@ pub async fn resolve_account(ctx: &Context, event: &Value) -> Result<Resolved> {
 
 async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
     let decision = decide(event)?;
+    let moved = matches!(decision, Decision::Moved(_));
     let event_name = event
         .pointer("/detail/eventName")
         .and_then(Value::as_str)
@@ -286,7 +314,6 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
             reason,
         )),
         Decision::Onboard(account) | Decision::Moved(account) => {
-            let moved = account.trigger == "MoveAccount";
             let id = account.account_id.clone();
             let info = ctx.org.describe_account(&id).await?;
             let summary = AccountSummary {
@@ -467,9 +494,7 @@ async fn ensure(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
     let member = ctx.member(&account, vendor).await?;
     let ensured = member.ensure_role(&spec).await?;
     info!(role = %ensured.arn, repaired = ensured.repaired.len(), "trust role ready");
-    ctx.ledger
-        .transition(&account, vendor, Transition::role_ready(&ensured.arn))
-        .await?;
+    advance(ctx, &account, vendor, Transition::role_ready(&ensured.arn)).await?;
     item.role_arn = Some(ensured.arn);
     item.status = ItemStatus::Continue;
     Ok(item)
@@ -522,13 +547,13 @@ async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
     }
     let client = ctx.vendor(vendor, false).await?;
     let registration = client.register(&item.registration(None)).await?;
-    ctx.ledger
-        .transition(
-            &account,
-            vendor,
-            Transition::registered(&registration.reference),
-        )
-        .await?;
+    advance(
+        ctx,
+        &account,
+        vendor,
+        Transition::registered(&registration.reference),
+    )
+    .await?;
     info!(reference = %registration.reference, status = ?registration.status, "registered");
     settle(ctx, item, registration.reference, registration.status).await
 }
@@ -544,16 +569,12 @@ async fn settle(
     match status {
         RegistrationStatus::Pending => Ok(item.pending(reference, ctx.config.poll_seconds)),
         RegistrationStatus::Active => {
-            ctx.ledger
-                .transition(&account, vendor, Transition::active())
-                .await?;
+            advance(ctx, &account, vendor, Transition::active()).await?;
             item.reference = Some(reference);
             Ok(item.done(Outcome::Active, None))
         }
         RegistrationStatus::ActiveWithWarnings { warnings } => {
-            ctx.ledger
-                .transition(&account, vendor, Transition::active())
-                .await?;
+            advance(ctx, &account, vendor, Transition::active()).await?;
             item.reference = Some(reference);
             item.warnings = warnings;
             Ok(item.done(Outcome::RegisteredWithWarnings, None))
@@ -590,16 +611,27 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
                 format!("{vendor} reported the removal failed: {reason}"),
             )),
             _ => {
-                ctx.ledger
-                    .transition(
-                        &item.account.account_id,
-                        vendor,
-                        Transition::offboarded().by(&item.execution),
-                    )
-                    .await?;
+                advance(
+                    ctx,
+                    &item.account.account_id,
+                    vendor,
+                    Transition::offboarded().by(&item.execution),
+                )
+                .await?;
                 Ok(item.done(Outcome::Offboarded, None))
             }
         };
+    }
+    if status == RegistrationStatus::Pending {
+        // Still the holder: keep the claim fresh so a long wait never looks
+        // like a dead execution to a duplicate one.
+        advance(
+            ctx,
+            &item.account.account_id,
+            vendor,
+            Transition::registered(&reference),
+        )
+        .await?;
     }
     settle(ctx, item, reference, status).await
 }
@@ -648,26 +680,24 @@ async fn deregister(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
             Ok(item.pending(reference, ctx.config.poll_seconds))
         }
         Deregistration::ManualStepRequired { instruction } => {
-            ctx.ledger
-                .transition(
-                    &account,
-                    vendor,
-                    Transition::offboarded_with_note(&format!(
-                        "manual step required: {instruction}"
-                    ))
+            advance(
+                ctx,
+                &account,
+                vendor,
+                Transition::offboarded_with_note(&format!("manual step required: {instruction}"))
                     .by(&item.execution),
-                )
-                .await?;
+            )
+            .await?;
             Ok(item.done(Outcome::ManualStepRequired, Some(instruction)))
         }
         Deregistration::Removed | Deregistration::NotFound => {
-            ctx.ledger
-                .transition(
-                    &account,
-                    vendor,
-                    Transition::offboarded().by(&item.execution),
-                )
-                .await?;
+            advance(
+                ctx,
+                &account,
+                vendor,
+                Transition::offboarded().by(&item.execution),
+            )
+            .await?;
             Ok(item.done(Outcome::Offboarded, role_note))
         }
     }
@@ -683,8 +713,11 @@ async fn delete_role(
 ) -> Result<Option<String>> {
     match ctx.member(account, vendor).await {
         Ok(member) => Ok(match member.delete_role(vendor, role_name).await? {
-            true => None,
-            false => Some(format!("role {role_name} was already gone")),
+            RoleDeletion::Deleted => None,
+            RoleDeletion::Absent => Some(format!("role {role_name} was already gone")),
+            RoleDeletion::NotManaged => Some(format!(
+                "role {role_name} was not created by vendorlink: left in place"
+            )),
         }),
         Err(e) if e.kind() == ErrorKind::RoleNotReady => Ok(Some(format!(
             "role {role_name} not deleted: the account can no longer be entered"
@@ -798,19 +831,22 @@ async fn record(ctx: &Context, run: RunResults) -> Result<Summary> {
         return Ok(summary);
     }
 
-    for v in summary
-        .vendors
-        .iter()
-        .filter(|v| v.outcome == Outcome::Failed)
-    {
+    for (item, v) in run.results.iter().zip(&summary.vendors) {
+        if v.outcome != Outcome::Failed {
+            continue;
+        }
         let text = format!(
             "{}: {}",
             v.error.as_deref().unwrap_or("failed"),
             v.detail.as_deref().unwrap_or("no detail")
         );
-        ctx.ledger
-            .transition(&account, v.vendor, Transition::failed(&text))
-            .await?;
+        advance(
+            ctx,
+            &account,
+            v.vendor,
+            Transition::failed(&text, &item.execution),
+        )
+        .await?;
     }
 
     let tags: BTreeMap<String, String> = summary
@@ -979,10 +1015,24 @@ async fn reconcile_into(
     }
     if !report.role.is_empty() {
         registration.role_arn = member.ensure_role(&spec).await?.arn;
+        advance(
+            ctx,
+            account,
+            vendor,
+            Transition::active().with_role(&registration.role_arn),
+        )
+        .await?;
     }
     if report.registered == Some(false) {
         let again = client.register(&registration).await?;
         info!(reference = %again.reference, "registered again");
+        advance(
+            ctx,
+            account,
+            vendor,
+            Transition::active().with_reference(&again.reference),
+        )
+        .await?;
     }
     report.repaired = true;
     Ok(())

@@ -77,6 +77,16 @@ impl EnsuredRole {
     }
 }
 
+/// What [`MemberIam::delete_role`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleDeletion {
+    Deleted,
+    /// There was no such role.
+    Absent,
+    /// The role exists but vendorlink did not create it: left in place.
+    NotManaged,
+}
+
 /// IAM in a member account, through its access role.
 #[derive(Clone)]
 pub struct MemberIam {
@@ -472,10 +482,34 @@ impl MemberIam {
         }
     }
 
-    /// Deletes a role: detaches its managed policies, deletes its inline
-    /// policies, then the role. Returns `false` when there was no such role.
-    pub async fn delete_role(&self, vendor: VendorName, name: &str) -> Result<bool> {
-        self.delete(name).await.map_err(|e| self.scoped(vendor, e))
+    /// Deletes a role vendorlink created (tagged `vendorlink:managed-by`):
+    /// detaches its managed policies, deletes its inline policies, then the
+    /// role. A role of the same name that someone else made is left alone.
+    pub async fn delete_role(&self, vendor: VendorName, name: &str) -> Result<RoleDeletion> {
+        let result = async {
+            match self.managed_by_vendorlink(name).await? {
+                None => Ok(RoleDeletion::Absent),
+                Some(false) => Ok(RoleDeletion::NotManaged),
+                Some(true) => Ok(match self.delete(name).await? {
+                    true => RoleDeletion::Deleted,
+                    false => RoleDeletion::Absent,
+                }),
+            }
+        };
+        result.await.map_err(|e| self.scoped(vendor, e))
+    }
+
+    /// Whether the role carries vendorlink's tag; `None` when there is no role.
+    async fn managed_by_vendorlink(&self, name: &str) -> Result<Option<bool>> {
+        match self.iam.list_role_tags().role_name(name).send().await {
+            Ok(out) => {
+                Ok(Some(out.tags.iter().any(|t| {
+                    t.key == TAG_MANAGED_BY && t.value == "vendorlink"
+                })))
+            }
+            Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(None),
+            Err(e) => Err(aws_error(&format!("reading the tags of role {name}"), e)),
+        }
     }
 
     async fn delete(&self, name: &str) -> Result<bool> {

@@ -131,12 +131,33 @@ impl<'a> VendorCall<'a> {
         .for_vendor(self.vendor)
     }
 
-    /// Replaces any credential the vendor may have echoed back.
-    fn scrub(&self, text: &str) -> String {
+    /// Replaces any credential the vendor may have echoed back: as sent,
+    /// JSON-escaped, and inside a base64 `user:secret` Basic credential.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        use base64::Engine as _;
         let mut out = text.to_owned();
         for secret in &self.secrets {
-            if !secret.expose().is_empty() {
-                out = out.replace(secret.expose(), "<redacted>");
+            let value = secret.expose();
+            if value.is_empty() {
+                continue;
+            }
+            let escaped = serde_json::to_string(value).unwrap_or_default();
+            let escaped = escaped.trim_matches('"');
+            for form in [value, escaped] {
+                out = out.replace(form, "<redacted>");
+            }
+            // A Basic credential "user:secret" echoed back in base64.
+            for word in out
+                .clone()
+                .split(|c: char| !(c.is_ascii_alphanumeric() || "+/=".contains(c)))
+            {
+                if word.len() >= 8 {
+                    if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(word) {
+                        if String::from_utf8_lossy(&decoded).contains(value) {
+                            out = out.replace(word, "<redacted>");
+                        }
+                    }
+                }
             }
         }
         out
@@ -163,7 +184,9 @@ impl<'a> VendorCall<'a> {
         if let Ok(mut slot) = self.retry_after.lock() {
             *slot = retry_after;
         }
-        let body = response.text().await.unwrap_or_default();
+        // Masked before anything is cut or re-serialised, so no part of an
+        // echoed credential survives.
+        let body = self.scrub(&response.text().await.unwrap_or_default());
         let text = vendor_error_text(&body);
         let kind = classify_status(status);
         let mut detail = format!("HTTP {}", status.as_u16());
@@ -178,12 +201,16 @@ impl<'a> VendorCall<'a> {
 
     /// Reads a JSON body; an unreadable one is `Retryable.Unavailable` (a
     /// proxy page or a truncated answer is usually passing).
+    ///
+    /// Everything a vendor answers is masked on the way in: whatever the
+    /// client keeps of it (a reason, a warning, an id) can then reach logs,
+    /// errors and payloads without carrying an echoed credential.
     pub async fn json<T: DeserializeOwned>(&self, response: Response) -> Result<T> {
-        let bytes = response
-            .bytes()
+        let text = response
+            .text()
             .await
             .map_err(|e| self.transport_error(&e))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
+        serde_json::from_str(&self.scrub(&text)).map_err(|e| {
             self.error(
                 ErrorKind::Unavailable,
                 &format!(
@@ -315,6 +342,21 @@ mod tests {
         assert_eq!(
             vendor_error_text(&long).chars().count(),
             MAX_VENDOR_TEXT + 1
+        );
+    }
+
+    #[test]
+    fn credentials_are_scrubbed_in_escaped_and_basic_forms() {
+        use base64::Engine as _;
+        let password = Secret::new("pa\"ss\\word-1");
+        let call = VendorCall::new(VendorName::Skyhigh, "x", &[&password]);
+        let json_escaped = serde_json::to_string(password.expose()).unwrap();
+        assert!(!call.scrub(&format!("got {json_escaped}")).contains("ss"));
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("admin:{}", password.expose()));
+        assert_eq!(
+            call.scrub(&format!("Authorization: Basic {basic}")),
+            "Authorization: Basic <redacted>"
         );
     }
 

@@ -127,7 +127,7 @@ async fn a_failed_account_can_be_claimed_again_and_counts_the_attempt() {
             &ledger,
             &account,
             v,
-            Transition::failed("Fatal.Vendor: 400 bad role"),
+            Transition::failed("Fatal.Vendor: 400 bad role", "e1"),
         )
         .await,
     );
@@ -164,7 +164,7 @@ async fn offboarding_is_allowed_from_any_state_and_an_offboarded_account_can_ret
     let v = VendorName::Cloudcraft;
     applied(apply(&ledger, &account, v, Transition::offboarded().by("close")).await);
     assert!(matches!(
-        apply(&ledger, &account, v, Transition::failed("x")).await,
+        apply(&ledger, &account, v, Transition::failed("x", "close")).await,
         TransitionOutcome::Refused { .. }
     ));
     let e = applied(apply(&ledger, &account, v, Transition::claim("again", None)).await);

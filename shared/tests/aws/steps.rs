@@ -264,6 +264,7 @@ async fn reconcile_finds_a_deleted_role_a_tampered_trust_and_a_lost_registration
         .delete_role(VendorName::Cloudcraft, "cloudcraft")
         .await
         .unwrap();
+    // (vendorlink made it, so it may delete it.)
     let open = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]});
     iam.update_assume_role_policy()
         .role_name("RISKEN")

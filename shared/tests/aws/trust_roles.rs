@@ -7,7 +7,7 @@ use aws_smithy_mocks::{mock, mock_client};
 use serde_json::{json, Value};
 use vendorlink::policy::decode_policy;
 use vendorlink::secret::Secret;
-use vendorlink::trust_role::{Drift, MemberIam, RoleSpec};
+use vendorlink::trust_role::{Drift, MemberIam, RoleDeletion, RoleSpec};
 use vendorlink::vendor::{TrustParameters, VendorName};
 use vendorlink::AccountId;
 
@@ -293,20 +293,49 @@ async fn delete_removes_policies_and_role_and_tolerates_absence() {
         .ensure_role(&spec(VendorName::Risken, Some("ext-id-0123456789")))
         .await
         .unwrap();
-    assert!(member
-        .delete_role(VendorName::Risken, "RISKEN")
-        .await
-        .unwrap());
+    assert_eq!(
+        member
+            .delete_role(VendorName::Risken, "RISKEN")
+            .await
+            .unwrap(),
+        RoleDeletion::Deleted
+    );
     let err = iam.get_role().role_name("RISKEN").send().await.unwrap_err();
     assert_eq!(
         err.as_service_error()
             .and_then(|e| aws_sdk_iam::error::ProvideErrorMetadata::code(e)),
         Some("NoSuchEntity")
     );
-    assert!(!member
-        .delete_role(VendorName::Risken, "RISKEN")
+    assert_eq!(
+        member
+            .delete_role(VendorName::Risken, "RISKEN")
+            .await
+            .unwrap(),
+        RoleDeletion::Absent
+    );
+}
+
+#[tokio::test]
+async fn a_role_someone_else_made_is_never_deleted() {
+    let t = fresh_org().await;
+    let (iam, _) = recording_iam(&t).await;
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::999988887777:root"}, "Action": "sts:AssumeRole"}]});
+    iam.create_role()
+        .role_name("cloudcraft")
+        .assume_role_policy_document(trust.to_string())
+        .send()
         .await
-        .unwrap());
+        .unwrap();
+    let member = member_iam(&t).await;
+    assert_eq!(
+        member
+            .delete_role(VendorName::Cloudcraft, "cloudcraft")
+            .await
+            .unwrap(),
+        RoleDeletion::NotManaged
+    );
+    assert!(iam.get_role().role_name("cloudcraft").send().await.is_ok());
 }
 
 #[tokio::test]
