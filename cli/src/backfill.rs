@@ -14,7 +14,7 @@ use aws_config::SdkConfig;
 use serde::Serialize;
 use vendorlink::ledger::{Ledger, LedgerState};
 use vendorlink::org::Organization;
-use vendorlink::{AccountId, Error, ParentId, Result, VendorName};
+use vendorlink::{AccountId, ParentId, Result, VendorName};
 
 use crate::deployment::Deployment;
 use crate::table;
@@ -85,13 +85,7 @@ pub async fn plan(
 ) -> Result<Vec<PlannedAccount>> {
     let config = &deployment.config;
     let org = Organization::new(aws_sdk_organizations::Client::new(sdk));
-    let management = aws_sdk_organizations::Client::new(sdk)
-        .describe_organization()
-        .send()
-        .await
-        .map_err(|e| vendorlink::aws::aws_error("describing the organization", e))?
-        .organization
-        .and_then(|o| o.master_account_id);
+    let management = org.management_account().await?;
 
     let include: Vec<ParentId> = if options.ous.is_empty() {
         config.include_ous.clone()
@@ -103,7 +97,7 @@ pub async fn plan(
     } else {
         let mut ids = HashSet::new();
         for parent in &include {
-            ids.extend(accounts_below(&org, sdk, parent).await?);
+            ids.extend(org.accounts_below(parent).await?);
         }
         Some(ids)
     };
@@ -126,7 +120,7 @@ pub async fn plan(
     for account in org.list_accounts().await? {
         // The management account runs vendorlink; it is not a member to onboard.
         if account.status != "ACTIVE"
-            || management.as_deref() == Some(account.id.as_str())
+            || management.as_ref() == Some(&account.id)
             || excluded.contains(&account.id)
             || in_scope
                 .as_ref()
@@ -165,37 +159,6 @@ pub async fn plan(
     }
     planned.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     Ok(planned)
-}
-
-/// Every account in an OU's subtree (or the whole tree under a root).
-async fn accounts_below(
-    org: &Organization,
-    sdk: &SdkConfig,
-    parent: &ParentId,
-) -> Result<Vec<AccountId>> {
-    let client = aws_sdk_organizations::Client::new(sdk);
-    let mut accounts = Vec::new();
-    let mut queue = vec![parent.clone()];
-    while let Some(next) = queue.pop() {
-        accounts.extend(org.list_account_ids_under(&next).await?);
-        let mut pages = client
-            .list_organizational_units_for_parent()
-            .parent_id(next.as_str())
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page
-                .map_err(|e| vendorlink::aws::aws_error(&format!("listing OUs under {next}"), e))?;
-            for ou in page.organizational_units.unwrap_or_default() {
-                if let Some(id) = ou.id {
-                    queue.push(id.parse().map_err(|e| {
-                        Error::config(format!("bad OU id from Organizations: {e}"))
-                    })?);
-                }
-            }
-        }
-    }
-    Ok(accounts)
 }
 
 /// Stable for the same account, vendors and ledger history (the attempts

@@ -133,6 +133,49 @@ impl Organization {
         Ok(ids)
     }
 
+    /// The organization's management account.
+    pub async fn management_account(&self) -> Result<Option<AccountId>> {
+        let out = self
+            .client
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| aws_error("describing the organization", e))?;
+        out.organization
+            .and_then(|o| o.master_account_id)
+            .map(|id| parse_account_id(&id))
+            .transpose()
+    }
+
+    /// Every account in a parent's subtree (the whole tree under a root).
+    pub async fn accounts_below(&self, parent: &ParentId) -> Result<Vec<AccountId>> {
+        let mut accounts = Vec::new();
+        let mut queue = vec![parent.clone()];
+        while let Some(next) = queue.pop() {
+            accounts.extend(self.list_account_ids_under(&next).await?);
+            let mut pages = self
+                .client
+                .list_organizational_units_for_parent()
+                .parent_id(next.as_str())
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| aws_error(&format!("listing OUs under {next}"), e))?;
+                for ou in page.organizational_units.unwrap_or_default() {
+                    if let Some(id) = ou.id {
+                        queue.push(id.parse().map_err(|e| {
+                            Error::new(
+                                ErrorKind::Unavailable,
+                                format!("Organizations returned a bad OU id: {e}"),
+                            )
+                        })?);
+                    }
+                }
+            }
+        }
+        Ok(accounts)
+    }
+
     /// The account's tags.
     pub async fn tags(&self, account: &AccountId) -> Result<BTreeMap<String, String>> {
         let mut tags = BTreeMap::new();

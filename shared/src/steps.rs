@@ -81,21 +81,27 @@ impl Context {
         .await
     }
 
-    /// What the vendor's role must be: its template (with the secret's
-    /// overrides) and the trust the vendor asks for.
-    async fn role_spec(&self, client: &VendorClient, vendor: VendorName) -> Result<RoleSpec> {
-        let trust = client.trust_parameters().await?;
-        let secret = self.secrets.load(vendor).await?;
-        Ok(RoleSpec::new(vendor, secret.role_template(), trust))
-    }
-
-    async fn vendor(&self, vendor: VendorName, generate_external_id: bool) -> Result<VendorClient> {
+    /// The vendor's client, and what its role must be: the template (with
+    /// the secret's overrides) and the trust the vendor asks for. The secret
+    /// is read once, its external ID generated if it must be.
+    async fn vendor_and_role(
+        &self,
+        vendor: VendorName,
+        generate_external_id: bool,
+    ) -> Result<(VendorClient, RoleSpec)> {
         let secret = if generate_external_id {
             self.secrets.load_with_external_id(vendor).await?
         } else {
             self.secrets.load(vendor).await?
         };
-        VendorClient::new(self.http.clone(), secret)
+        let template = secret.role_template();
+        let client = VendorClient::new(self.http.clone(), secret)?;
+        let trust = client.trust_parameters().await?;
+        Ok((client, RoleSpec::new(vendor, template, trust)))
+    }
+
+    async fn vendor(&self, vendor: VendorName) -> Result<VendorClient> {
+        VendorClient::new(self.http.clone(), self.secrets.load(vendor).await?)
     }
 }
 
@@ -489,8 +495,7 @@ async fn ensure(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
         TransitionOutcome::Applied(_) => {}
         TransitionOutcome::Refused { current } => return Ok(already(item, current)),
     }
-    let client = ctx.vendor(vendor, true).await?;
-    let spec = ctx.role_spec(&client, vendor).await?;
+    let (_, spec) = ctx.vendor_and_role(vendor, true).await?;
     let member = ctx.member(&account, vendor).await?;
     let ensured = member.ensure_role(&spec).await?;
     info!(role = %ensured.arn, repaired = ensured.repaired.len(), "trust role ready");
@@ -545,7 +550,7 @@ async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
             "register-account needs the role_arn from ensure-trust-role",
         ));
     }
-    let client = ctx.vendor(vendor, false).await?;
+    let client = ctx.vendor(vendor).await?;
     let registration = client.register(&item.registration(None)).await?;
     advance(
         ctx,
@@ -600,7 +605,7 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
     let Some(reference) = item.reference.clone() else {
         return Err(Error::bad_input("check-status needs the vendor reference"));
     };
-    let client = ctx.vendor(vendor, false).await?;
+    let client = ctx.vendor(vendor).await?;
     let status = client.status(&item.registration(None), &reference).await?;
     item.polls += 1;
     if item.action == Action::Offboard {
@@ -991,8 +996,7 @@ async fn reconcile_into(
     report: &mut DriftReport,
 ) -> Result<()> {
     let (account, vendor) = (&entry.account, entry.vendor);
-    let client = ctx.vendor(vendor, false).await?;
-    let spec = ctx.role_spec(&client, vendor).await?;
+    let (client, spec) = ctx.vendor_and_role(vendor, false).await?;
     let member = ctx.member(account, vendor).await?;
     let state = member.inspect_role(&spec).await?;
     let name = match ctx.org.describe_account(account).await {

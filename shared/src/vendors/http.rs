@@ -221,13 +221,9 @@ impl<'a> VendorCall<'a> {
         })
     }
 
-    /// A vendor answer that parsed but does not say what the docs promise.
+    /// `Fatal.Vendor` from a successful answer: one that does not say what
+    /// the docs promise, or that reports a refusal (e.g. Skyhigh FAILURE).
     pub fn unexpected(&self, what: &str) -> Error {
-        self.error(ErrorKind::Vendor, what)
-    }
-
-    /// A vendor refusal decided from a successful body (e.g. Skyhigh FAILURE).
-    pub fn refused(&self, what: &str) -> Error {
         self.error(ErrorKind::Vendor, what)
     }
 }

@@ -194,7 +194,7 @@ impl Vendor for Skyhigh {
         let answer: Answer = call.json(response).await?;
         match interpret(&answer, &call)? {
             Outcome::Processing(reference) => Ok(Deregistration::Pending { reference }),
-            Outcome::Done(RegistrationStatus::Failed { reason }) => Err(call.refused(&reason)),
+            Outcome::Done(RegistrationStatus::Failed { reason }) => Err(call.unexpected(&reason)),
             Outcome::Done(_) => Ok(Deregistration::Removed),
         }
     }

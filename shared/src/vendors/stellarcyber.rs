@@ -99,17 +99,18 @@ impl StellarCyber {
     async fn api(
         &self,
         call: &VendorCall<'_>,
-        build: impl Fn() -> RequestBuilder,
+        method: Method,
+        url: &str,
+        finish: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response> {
         let mut refresh = false;
         loop {
             let token = self.token(refresh).await?;
-            let with_token = || build().header(AUTHORIZATION, format!("Bearer {}", token.expose()));
-            let is_get = build()
-                .build()
-                .map(|r| r.method() == Method::GET)
-                .unwrap_or(false);
-            let result = if is_get {
+            let with_token = || {
+                finish(self.http.request(method.clone(), url))
+                    .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
+            };
+            let result = if method == Method::GET {
                 self.http.get(call, with_token).await
             } else {
                 self.http.send(call, with_token()).await
@@ -158,10 +159,8 @@ impl StellarCyber {
     async fn find(&self, name: &str) -> Result<Option<String>> {
         let call = self.call("listing connectors");
         let response = self
-            .api(&call, || {
-                self.http
-                    .request(Method::GET, &self.base.join(CONNECTORS))
-                    .query(&[("cust_id", &self.secret.tenant_id)])
+            .api(&call, Method::GET, &self.base.join(CONNECTORS), |r| {
+                r.query(&[("cust_id", &self.secret.tenant_id)])
             })
             .await?;
         let body: Value = call.json(response).await?;
@@ -195,10 +194,8 @@ impl Vendor for StellarCyber {
         let body = self.render(account);
         let call = self.call("creating the connector");
         let response = self
-            .api(&call, || {
-                self.http
-                    .request(Method::POST, &self.base.join(CONNECTORS))
-                    .json(&body)
+            .api(&call, Method::POST, &self.base.join(CONNECTORS), |r| {
+                r.json(&body)
             })
             .await?;
         let created: Value = call.json(response).await?;
@@ -229,10 +226,7 @@ impl Vendor for StellarCyber {
         };
         let call = self.call("deleting the connector");
         let url = self.base.join(&format!("{CONNECTORS}/{id}"));
-        match self
-            .api(&call, || self.http.request(Method::DELETE, &url))
-            .await
-        {
+        match self.api(&call, Method::DELETE, &url, |r| r).await {
             Ok(_) => Ok(Deregistration::Removed),
             Err(err) if err.http_status() == Some(404) => Ok(Deregistration::NotFound),
             Err(err) => Err(err),
