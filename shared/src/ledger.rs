@@ -89,8 +89,6 @@ pub struct Transition {
     to: Option<LedgerState>,
     from: Vec<LedgerState>,
     from_absent: bool,
-    /// Also allowed when the item's execution is this transition's.
-    from_same_execution: bool,
     /// Only allowed when the item's execution is this transition's.
     only_same_execution: bool,
     /// Also allowed, from a non-final state, when not updated since then.
@@ -104,15 +102,15 @@ pub struct Transition {
 
 impl Transition {
     /// Take the account for a vendor: allowed when there is no item yet, the
-    /// last run failed or offboarded it, the same execution already holds it
-    /// (a retried step), or the holder has not moved it since `stale_before`
-    /// (an execution that died; RFC 3339, compared as text). Counts an attempt.
+    /// last run failed or offboarded it, or the holder has not moved it since
+    /// `stale_before` (an execution that died; RFC 3339, compared as text).
+    /// Counts an attempt. (A retried step of the holding execution is refused
+    /// and recognised by the caller, so retries are not counted as attempts.)
     pub fn claim(execution: &str, stale_before: Option<&str>) -> Self {
         Transition {
             to: Some(LedgerState::Claimed),
             from: vec![LedgerState::Failed, LedgerState::Offboarded],
             from_absent: true,
-            from_same_execution: true,
             stale_before: stale_before.map(str::to_owned),
             count_attempt: true,
             execution: Some(execution.to_owned()),
@@ -328,13 +326,6 @@ impl Ledger {
         }
         if !allowed.is_empty() {
             conditions.push(format!("#state IN ({})", allowed.join(", ")));
-        }
-        if transition.from_same_execution {
-            if let Some(execution) = &transition.execution {
-                names.insert("#execution".into(), "execution".into());
-                values.insert(":execution".into(), s(execution));
-                conditions.push("#execution = :execution".into());
-            }
         }
         if let Some(stale) = &transition.stale_before {
             values.insert(":stale".into(), s(stale));

@@ -493,6 +493,11 @@ async fn ensure(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
         .await?
     {
         TransitionOutcome::Applied(_) => {}
+        // This execution holds it already: a retry of this step goes on.
+        TransitionOutcome::Refused {
+            current: Some(entry),
+        } if entry.execution.as_deref() == Some(item.execution.as_str())
+            && entry.state != LedgerState::Active => {}
         TransitionOutcome::Refused { current } => return Ok(already(item, current)),
     }
     let (_, spec) = ctx.vendor_and_role(vendor, true).await?;

@@ -269,6 +269,26 @@ class RunEventTest(unittest.TestCase):
         self.assertIn("HTTP 503", ledger["cloudcraft"]["last_error"])
         self.assertEqual(self.tags()["vendorlink:cloudcraft"], "failed")
 
+    def test_redriving_one_failed_vendor_finishes_it_and_leaves_the_others(self) -> None:
+        self.sandbox.control("POST", "faults", {"vendor": "cloudcraft", "status": 503, "count": 1000})
+        code, summary, _ = self.run_event(self.created_event)
+        self.assertEqual((code, self.outcomes(summary)["cloudcraft"]), (1, "failed"))
+        before = self.registrations()
+        self.sandbox.control("DELETE", "faults")
+        # What `vendorlink redrive --account A --vendor cloudcraft` starts.
+        code, summary, stderr = self.run_event(
+            {"accountId": self.account, "action": "onboard", "vendors": ["cloudcraft"]}, "redrive.json")
+        self.assertEqual(code, 0, stderr[-4000:])
+        self.assertEqual(self.outcomes(summary), {"cloudcraft": "active"})
+        after = self.registrations()
+        self.assertEqual(after["cloudcraft"], 1)
+        self.assertEqual({v: n for v, n in after.items() if v != "cloudcraft"},
+                         {v: n for v, n in before.items() if v != "cloudcraft"})
+        ledger = self.ledger()
+        self.assertEqual(ledger["cloudcraft"]["state"], "active")
+        self.assertEqual(ledger["cloudcraft"]["attempts"], "2")
+        self.assertEqual(self.tags()["vendorlink:cloudcraft"], "active")
+
     def test_throttling_is_waited_out(self) -> None:
         # More 429s than one call's own retries absorb: the state machine's
         # Retry on Retryable.Throttled has to wait them out.

@@ -200,20 +200,26 @@ async fn entries_are_listed_per_account_and_in_full() {
 }
 
 #[tokio::test]
-async fn the_same_execution_may_claim_again_another_may_not() {
+async fn a_claim_is_refused_while_held_and_names_the_holder() {
     let ledger = fresh_ledger().await;
     let account = random_account_id();
     let v = VendorName::Skyhigh;
     applied(apply(&ledger, &account, v, Transition::claim("exec-a", None)).await);
     applied(apply(&ledger, &account, v, Transition::role_ready("arn")).await);
-    // A retried step of the same execution goes on...
-    let e = applied(apply(&ledger, &account, v, Transition::claim("exec-a", None)).await);
-    assert_eq!(e.state, LedgerState::Claimed);
-    // ...another execution is kept out.
-    assert!(matches!(
-        apply(&ledger, &account, v, Transition::claim("exec-b", None)).await,
-        TransitionOutcome::Refused { .. }
-    ));
+    // Any second claim, even by the holder's retried step, is refused and
+    // tells who holds it (the step then knows whether it is the holder).
+    for execution in ["exec-a", "exec-b"] {
+        match apply(&ledger, &account, v, Transition::claim(execution, None)).await {
+            TransitionOutcome::Refused { current } => {
+                let current = current.unwrap();
+                assert_eq!(
+                    (current.execution.as_deref(), current.attempts),
+                    (Some("exec-a"), 1)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[tokio::test]
