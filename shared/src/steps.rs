@@ -967,6 +967,17 @@ pub struct DriftReport {
 }
 
 impl DriftReport {
+    fn unchecked(entry: &LedgerEntry) -> Self {
+        DriftReport {
+            account_id: entry.account.clone(),
+            vendor: entry.vendor,
+            role: Vec::new(),
+            registered: None,
+            repaired: false,
+            error: None,
+        }
+    }
+
     pub fn drifted(&self) -> bool {
         !self.role.is_empty() || self.registered == Some(false) || self.error.is_some()
     }
@@ -978,16 +989,15 @@ impl DriftReport {
 /// A check that cannot be made is reported, not raised, so one broken
 /// account never hides the others.
 #[instrument(skip_all, fields(step = "reconcile", account = %entry.account, vendor = %entry.vendor))]
-pub async fn reconcile(ctx: &Context, entry: &LedgerEntry, repair: bool) -> DriftReport {
-    let mut report = DriftReport {
-        account_id: entry.account.clone(),
-        vendor: entry.vendor,
-        role: Vec::new(),
-        registered: None,
-        repaired: false,
-        error: None,
-    };
-    if let Err(e) = reconcile_into(ctx, entry, repair, &mut report).await {
+async fn reconcile(
+    ctx: &Context,
+    entry: &LedgerEntry,
+    client: &VendorClient,
+    spec: &RoleSpec,
+    repair: bool,
+) -> DriftReport {
+    let mut report = DriftReport::unchecked(entry);
+    if let Err(e) = reconcile_into(ctx, entry, client, spec, repair, &mut report).await {
         warn!(error = %e, "reconcile could not check");
         report.error = Some(e.to_string());
     }
@@ -997,13 +1007,14 @@ pub async fn reconcile(ctx: &Context, entry: &LedgerEntry, repair: bool) -> Drif
 async fn reconcile_into(
     ctx: &Context,
     entry: &LedgerEntry,
+    client: &VendorClient,
+    spec: &RoleSpec,
     repair: bool,
     report: &mut DriftReport,
 ) -> Result<()> {
     let (account, vendor) = (&entry.account, entry.vendor);
-    let (client, spec) = ctx.vendor_and_role(vendor, false).await?;
     let member = ctx.member(account, vendor).await?;
-    let state = member.inspect_role(&spec).await?;
+    let state = member.inspect_role(spec).await?;
     let name = match ctx.org.describe_account(account).await {
         Ok(info) => info.name,
         Err(_) => String::new(),
@@ -1023,7 +1034,7 @@ async fn reconcile_into(
         return Ok(());
     }
     if !report.role.is_empty() {
-        registration.role_arn = member.ensure_role(&spec).await?.arn;
+        registration.role_arn = member.ensure_role(spec).await?.arn;
         advance(
             ctx,
             account,
@@ -1062,11 +1073,31 @@ pub async fn reconcile_all(
         None => ctx.ledger.all_entries().await?,
     };
     entries.retain(|e| e.state == LedgerState::Active && ctx.config.vendors.contains(&e.vendor));
-    entries.sort_by(|a, b| (&a.account, a.vendor).cmp(&(&b.account, b.vendor)));
+    // The role spec and the vendor's client depend on the vendor only (the
+    // trust may come from the vendor's API): one of each per vendor.
     let mut reports = Vec::new();
-    for entry in &entries {
-        reports.push(reconcile(ctx, entry, repair).await);
+    for vendor in ctx.config.vendors.iter().copied() {
+        let mine: Vec<&LedgerEntry> = entries.iter().filter(|e| e.vendor == vendor).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        match ctx.vendor_and_role(vendor, false).await {
+            Ok((client, spec)) => {
+                for entry in mine {
+                    reports.push(reconcile(ctx, entry, &client, &spec, repair).await);
+                }
+            }
+            Err(e) => {
+                warn!(vendor = %vendor, error = %e, "reconcile could not read the vendor's trust");
+                for entry in mine {
+                    let mut report = DriftReport::unchecked(entry);
+                    report.error = Some(e.to_string());
+                    reports.push(report);
+                }
+            }
+        }
     }
+    reports.sort_by(|a, b| (&a.account_id, a.vendor).cmp(&(&b.account_id, b.vendor)));
     let drifted: Vec<&DriftReport> = reports.iter().filter(|r| r.drifted()).collect();
     info!(
         checked = reports.len(),
