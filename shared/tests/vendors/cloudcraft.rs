@@ -98,14 +98,10 @@ async fn a_429_on_a_get_is_retried_after_retry_after() {
 
 #[tokio::test]
 async fn persistent_throttling_is_retryable_throttled_with_the_wait() {
-    let sb = Sandbox::start(json!({})).await;
-    sb.fault(json!({"vendor": "cloudcraft", "status": 429, "retry_after": 60, "count": 5}))
-        .await;
-    let err = sb
-        .client(Cloudcraft, secret(Cloudcraft))
-        .trust_parameters()
-        .await
-        .unwrap_err();
+    let (sb, err) = trust_parameters_failing_with(
+        json!({"vendor": "cloudcraft", "status": 429, "retry_after": 60, "count": 5}),
+    )
+    .await;
     assert_eq!(err.error_type(), "Retryable.Throttled");
     assert!(err.message().contains("retry after 60 s"), "{err}");
     // A wait longer than the in-call limit is left to the state machine.
@@ -163,14 +159,22 @@ async fn a_wrong_key_is_fatal_vendor_with_cloudcraft_s_text() {
 
 #[tokio::test]
 async fn a_malformed_answer_is_unavailable() {
+    let (_sandbox, err) = trust_parameters_failing_with(
+        json!({"vendor": "cloudcraft", "malformed": true, "count": 3}),
+    )
+    .await;
+    assert_eq!(err.error_type(), "Retryable.Unavailable");
+    assert!(err.message().contains("not the expected JSON"), "{err}");
+}
+
+/// Reads the trust parameters from a sandbox that injects `fault`.
+async fn trust_parameters_failing_with(fault: serde_json::Value) -> (Sandbox, vendorlink::Error) {
     let sb = Sandbox::start(json!({})).await;
-    sb.fault(json!({"vendor": "cloudcraft", "malformed": true, "count": 3}))
-        .await;
+    sb.fault(fault).await;
     let err = sb
         .client(Cloudcraft, secret(Cloudcraft))
         .trust_parameters()
         .await
         .unwrap_err();
-    assert_eq!(err.error_type(), "Retryable.Unavailable");
-    assert!(err.message().contains("not the expected JSON"), "{err}");
+    (sb, err)
 }

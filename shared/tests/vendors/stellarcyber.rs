@@ -14,12 +14,7 @@ async fn creates_the_connector_once_reusing_one_token() {
     assert_eq!(again.reference, first.reference);
     assert_eq!(sb.count(Stellarcyber, "POST", "/connector").await, 1);
     assert_eq!(sb.count(Stellarcyber, "POST", "access_token").await, 1);
-    let created = sb
-        .request_log(Stellarcyber)
-        .await
-        .into_iter()
-        .find(|r| r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/connector"))
-        .unwrap();
+    let created = created_connector(&sb).await;
     assert_eq!(created["body"]["name"], "vendorlink-aws-222222222201");
     assert_eq!(created["body"]["config"]["role_arn"], account(1).role_arn);
     assert_eq!(created["body"]["cust_id"], "tenant-1");
@@ -58,12 +53,7 @@ async fn the_operator_template_shapes_the_connector() {
         .register(&account(3))
         .await
         .unwrap();
-    let created = sb
-        .request_log(Stellarcyber)
-        .await
-        .into_iter()
-        .find(|r| r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/connector"))
-        .unwrap();
+    let created = created_connector(&sb).await;
     assert_eq!(
         created["body"],
         json!({"name": "ct-workload-3", "type": "aws_cloudtrail",
@@ -98,4 +88,13 @@ async fn wrong_api_key_fails_at_the_token() {
         .unwrap_err();
     assert_eq!(err.error_type(), "Fatal.Vendor");
     assert!(err.message().contains("getting an access token"), "{err}");
+}
+
+/// The connector-creating request the sandbox received.
+async fn created_connector(sb: &Sandbox) -> serde_json::Value {
+    sb.request_log(Stellarcyber)
+        .await
+        .into_iter()
+        .find(|r| r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/connector"))
+        .unwrap()
 }
