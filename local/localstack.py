@@ -10,6 +10,8 @@ the credentials and region from the environment (dummy ones for moto).
   seed-demo      for `make demo`: an organization, one new member account and
                  the five vendor secrets pointing at the vendor sandbox; writes
                  the account-created event for that account and prints its id.
+  seed-org       for backfill runs: an organization of N existing member
+                 accounts and the five vendor secrets; prints the ids.
 
 Logs go to stderr; stdout carries only the value asked for.
 Run it with the repository's .venv/bin/python (boto3 comes with moto).
@@ -223,18 +225,32 @@ def account_created_event(account_id: str, account_name: str, management: str) -
     return event
 
 
+def put_demo_secrets(sandbox_url: str, sandbox_seed_file: str | None) -> None:
+    prefix = os.environ.get("SECRET_PREFIX", "vendorlink/")
+    for vendor, secret in demo_secrets(sandbox_url, sandbox_seed(sandbox_seed_file)).items():
+        put_secret(f"{prefix}{vendor}", secret)
+
+
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    seed = sandbox_seed(args.sandbox_seed)
     management = ensure_organization()
     account_id = create_member_account(args.account_name)
-    prefix = os.environ.get("SECRET_PREFIX", "vendorlink/")
-    for vendor, secret in demo_secrets(args.sandbox_url, seed).items():
-        put_secret(f"{prefix}{vendor}", secret)
+    put_demo_secrets(args.sandbox_url, args.sandbox_seed)
     event = account_created_event(account_id, args.account_name, management)
     out = Path(args.event_out)
     out.write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
     log(f"event written to {out}")
     print(account_id)
+    return 0
+
+
+def cmd_seed_org(args: argparse.Namespace) -> int:
+    if args.accounts < 0:
+        raise Refused("--accounts must be 0 or more")
+    ensure_organization()
+    put_demo_secrets(args.sandbox_url, args.sandbox_seed)
+    for i in range(args.accounts):
+        print(create_member_account(f"{args.name_prefix}-{i:04d}"), flush=True)
+    log(f"{args.accounts} accounts created")
     return 0
 
 
@@ -259,6 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--event-out", required=True, help="where to write the account-created event")
     demo.add_argument("--sandbox-seed", help="the seed file the sandbox was started with, if any")
     demo.set_defaults(run=cmd_seed_demo)
+
+    org = sub.add_parser("seed-org", help="organization of N existing accounts, vendor secrets")
+    org.add_argument("--sandbox-url", required=True, help="the vendor sandbox's root, e.g. http://127.0.0.1:PORT")
+    org.add_argument("--accounts", type=int, required=True, help="how many member accounts to create")
+    org.add_argument("--name-prefix", default="existing", help="account names: PREFIX-0000, ... (default: %(default)s)")
+    org.add_argument("--sandbox-seed", help="the seed file the sandbox was started with, if any")
+    org.set_defaults(run=cmd_seed_org)
 
     args = parser.parse_args(argv)
     try:

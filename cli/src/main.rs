@@ -25,10 +25,10 @@ struct Cli {
     #[arg(long, global = true, default_value = "vendorlink")]
     stack_name: String,
     /// The state machine, instead of reading it from the stack.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "VENDORLINK_STATE_MACHINE_ARN")]
     state_machine_arn: Option<String>,
     /// The ledger table, instead of reading it from the stack.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "LEDGER_TABLE")]
     ledger_table: Option<String>,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
@@ -68,8 +68,8 @@ enum Command {
         /// At most this many executions running at once.
         #[arg(long, default_value_t = 10)]
         max_concurrent: usize,
-        /// Start at most this many executions a minute (0: no pacing). Default: 6 when
-        /// Cloudcraft is enabled (its API allows 20 requests a minute; an onboarding makes 3), else no pacing.
+        /// Start at most this many executions a minute (0: no pacing). Default: 10 when
+        /// Cloudcraft is enabled (its API allows 20 requests a minute; an onboarding makes 2), else no pacing.
         #[arg(long)]
         per_minute: Option<u32>,
     },

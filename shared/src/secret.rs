@@ -127,7 +127,7 @@ impl<'de> Deserialize<'de> for BaseUrl {
 }
 
 /// Fields every vendor secret may carry.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct CommonFields {
     pub base_url: Option<BaseUrl>,
     pub role_name: Option<String>,
@@ -135,7 +135,7 @@ pub struct CommonFields {
     pub inline_policy: Option<Value>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct DataTheoremSecret {
     pub api_key: Secret,
     pub aws_account_id: AccountId,
@@ -171,7 +171,7 @@ fn default_skyhigh_instance() -> String {
     "Default-AWS".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SkyhighSecret {
     pub username: String,
     pub password: Secret,
@@ -188,7 +188,7 @@ fn default_cloudcraft_region() -> String {
     "us-east-1".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct CloudcraftSecret {
     pub api_key: Secret,
     #[serde(default = "default_cloudcraft_region")]
@@ -206,7 +206,7 @@ pub const RISKEN_DATA_SOURCES: [&str; 5] = [
     "aws:portscan",
 ];
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct RiskenSecret {
     pub access_token: Secret,
     pub project_id: u32,
@@ -227,7 +227,7 @@ impl RiskenSecret {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StellarCyberSecret {
     pub user_id: String,
     pub api_key: Secret,
@@ -240,7 +240,7 @@ pub struct StellarCyberSecret {
 }
 
 /// One vendor's secret, parsed and validated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum VendorSecret {
     Datatheorem(DataTheoremSecret),
     Skyhigh(SkyhighSecret),

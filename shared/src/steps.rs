@@ -5,8 +5,9 @@
 //! Payloads between steps carry ids, names, references and outcomes, never
 //! a credential or an external ID.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
@@ -20,15 +21,31 @@ use crate::events::{decide, AccountRef, Decision};
 use crate::ids::AccountId;
 use crate::ledger::{Ledger, LedgerEntry, LedgerState, Transition, TransitionOutcome};
 use crate::org::Organization;
-use crate::secret::SecretStore;
+use crate::secret::{SecretStore, VendorSecret};
 use crate::trust_role::{MemberIam, RoleDeletion, RoleSpec};
-use crate::vendor::{AccountToRegister, Deregistration, RegistrationStatus, Vendor, VendorName};
+use crate::vendor::{
+    AccountToRegister, Deregistration, RegistrationStatus, TrustParameters, Vendor, VendorName,
+};
 use crate::vendors::{VendorClient, VendorHttp};
 
 /// A claim not moved for this long belongs to an execution that died.
 /// (An execution polls a vendor for at most 60 checks of at most an hour
 /// each by configuration; in practice minutes. Two hours leaves room.)
 const STALE_CLAIM: Duration = Duration::from_secs(2 * 3600);
+
+/// How long a warm process reuses the trust a vendor asked for. Cloudcraft
+/// and Skyhigh answer it from their API, the same for every account; reading
+/// it once per onboarding would spend a third of Cloudcraft's 20 requests a
+/// minute on an answer that does not change. A changed secret (a new key or
+/// external ID) is never served from the cache.
+const TRUST_TTL: Duration = Duration::from_secs(300);
+
+/// A vendor's trust, with the secret it was read with.
+struct CachedTrust {
+    secret: VendorSecret,
+    read_at: Instant,
+    trust: TrustParameters,
+}
 
 /// The clients every step uses, built once per process.
 pub struct Context {
@@ -40,6 +57,7 @@ pub struct Context {
     pub ledger: Ledger,
     pub sns: aws_sdk_sns::Client,
     pub http: VendorHttp,
+    trust_cache: Mutex<HashMap<VendorName, CachedTrust>>,
 }
 
 impl Context {
@@ -57,6 +75,7 @@ impl Context {
             ),
             sns: aws_sdk_sns::Client::new(&sdk),
             http: VendorHttp::new()?,
+            trust_cache: Mutex::new(HashMap::new()),
             config,
             sdk,
         })
@@ -95,9 +114,40 @@ impl Context {
             self.secrets.load(vendor).await?
         };
         let template = secret.role_template();
-        let client = VendorClient::new(self.http.clone(), secret)?;
-        let trust = client.trust_parameters().await?;
+        let cached = self.cached_trust(vendor, &secret);
+        let client = VendorClient::new(self.http.clone(), secret.clone())?;
+        let trust = match cached {
+            Some(trust) => trust,
+            None => {
+                let trust = client.trust_parameters().await?;
+                self.remember_trust(vendor, secret, &trust);
+                trust
+            }
+        };
         Ok((client, RoleSpec::new(vendor, template, trust)))
+    }
+
+    /// The vendor's trust read by this process less than [`TRUST_TTL`] ago
+    /// with this very secret.
+    fn cached_trust(&self, vendor: VendorName, secret: &VendorSecret) -> Option<TrustParameters> {
+        let cache = self.trust_cache.lock().ok()?;
+        let entry = cache.get(&vendor)?;
+        (entry.secret == *secret && entry.read_at.elapsed() < TRUST_TTL)
+            .then(|| entry.trust.clone())
+    }
+
+    fn remember_trust(&self, vendor: VendorName, secret: VendorSecret, trust: &TrustParameters) {
+        // A poisoned lock only means no caching: the next step asks the vendor.
+        if let Ok(mut cache) = self.trust_cache.lock() {
+            cache.insert(
+                vendor,
+                CachedTrust {
+                    secret,
+                    read_at: Instant::now(),
+                    trust: trust.clone(),
+                },
+            );
+        }
     }
 
     async fn vendor(&self, vendor: VendorName) -> Result<VendorClient> {
