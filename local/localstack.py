@@ -225,9 +225,26 @@ def account_created_event(account_id: str, account_name: str, management: str) -
     return event
 
 
-def put_demo_secrets(sandbox_url: str, sandbox_seed_file: str | None) -> None:
+# For an emulator started without AWS's managed policies (they cost moto about
+# 32 MB and a second per account: too much for an organization of 1,000):
+# roles get an inline read-only policy of ours instead of SecurityAudit and
+# ReadOnlyAccess. Vendors whose role already has an inline policy keep it.
+WITHOUT_AWS_MANAGED: dict[str, dict[str, Any]] = {
+    vendor: {"managed_policies": []} for vendor in VENDORS
+}
+for _vendor in ("cloudcraft", "stellarcyber"):
+    WITHOUT_AWS_MANAGED[_vendor]["inline_policy"] = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["ec2:Describe*", "iam:Get*", "iam:List*", "s3:ListAllMyBuckets"],
+                       "Resource": "*"}],
+    }
+
+
+def put_demo_secrets(sandbox_url: str, sandbox_seed_file: str | None, aws_managed_policies: bool = True) -> None:
     prefix = os.environ.get("SECRET_PREFIX", "vendorlink/")
     for vendor, secret in demo_secrets(sandbox_url, sandbox_seed(sandbox_seed_file)).items():
+        if not aws_managed_policies:
+            secret.update(WITHOUT_AWS_MANAGED[vendor])
         put_secret(f"{prefix}{vendor}", secret)
 
 
@@ -247,7 +264,7 @@ def cmd_seed_org(args: argparse.Namespace) -> int:
     if args.accounts < 0:
         raise Refused("--accounts must be 0 or more")
     ensure_organization()
-    put_demo_secrets(args.sandbox_url, args.sandbox_seed)
+    put_demo_secrets(args.sandbox_url, args.sandbox_seed, aws_managed_policies=not args.no_aws_managed_policies)
     for i in range(args.accounts):
         print(create_member_account(f"{args.name_prefix}-{i:04d}"), flush=True)
     log(f"{args.accounts} accounts created")
@@ -281,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     org.add_argument("--accounts", type=int, required=True, help="how many member accounts to create")
     org.add_argument("--name-prefix", default="existing", help="account names: PREFIX-0000, ... (default: %(default)s)")
     org.add_argument("--sandbox-seed", help="the seed file the sandbox was started with, if any")
+    org.add_argument("--no-aws-managed-policies", action="store_true",
+                     help="roles without AWS managed policies (for MOTO_IAM_LOAD_MANAGED_POLICIES=false)")
     org.set_defaults(run=cmd_seed_org)
 
     args = parser.parse_args(argv)

@@ -1,0 +1,197 @@
+"""End-to-end: the `vendorlink` CLI against the whole local stack.
+
+The CLI talks to the AWS emulator (AWS_ENDPOINT_URL, from local/with-moto)
+for Organizations and the ledger, and to the local Step Functions endpoint
+(AWS_ENDPOINT_URL_SFN, from `local/with-functions --sfn`) to start
+executions, which run the real state machine on the real function binaries
+against the vendor sandboxes. So `backfill`, `redrive` and `offboard` really
+onboard and offboard here, and the assertions read the emulator and the
+sandboxes, not the CLI's own word.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_run_event import ROLE_NAMES, VENDORS, Sandbox  # noqa: E402
+
+CLI = ROOT / "target" / "debug" / "vendorlink"
+
+
+class CliOnLocalStackTest(unittest.TestCase):
+    """An organization of three existing accounts, its sandbox and its local stack."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        subprocess.run(["cargo", "build", "--quiet", "-p", "vendorlink-cli"], cwd=ROOT, check=True)
+
+    def setUp(self) -> None:
+        self.sandbox = Sandbox()
+        self.addCleanup(self.sandbox.stop)
+        self.work = tempfile.TemporaryDirectory()
+        self.addCleanup(self.work.cleanup)
+        management = str(random.randint(10**11, 10**12 - 1))
+        sts = boto3.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{management}:role/e2e",
+                                RoleSessionName="e2e")["Credentials"]
+        self.env = dict(os.environ)
+        self.env.update(AWS_ACCESS_KEY_ID=creds["AccessKeyId"], AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"],
+                        AWS_SESSION_TOKEN=creds["SessionToken"], AWS_REGION="us-east-1",
+                        VENDORLINK_WAIT_SECONDS="0", LEDGER_TABLE="vendorlink-ledger")
+        self.env.pop("NOTIFY_TOPIC_ARN", None)
+        self.session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                                     aws_secret_access_key=creds["SecretAccessKey"],
+                                     aws_session_token=creds["SessionToken"], region_name="us-east-1")
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "local/localstack.py"), "seed-org", "--sandbox-url", self.sandbox.url,
+             "--accounts", "3"],
+            env=self.env, capture_output=True, text=True, check=True)
+        self.accounts = out.stdout.split()
+        self.assertEqual(len(self.accounts), 3)
+        self.start_stack()
+
+    def start_stack(self) -> None:
+        """`local/with-functions --sfn` around a command that hands over its variables and waits."""
+        ready = Path(self.work.name) / "stack.env"
+        self.stack_log = open(Path(self.work.name) / "stack.log", "w")  # noqa: SIM115 (closed in cleanup)
+        self.stack = subprocess.Popen(
+            [str(ROOT / "local/with-functions"), "--sfn", "sh", "-c",
+             f'env | grep -E "^(AWS_ENDPOINT_URL_SFN|VENDORLINK_STATE_MACHINE_ARN|NOTIFY_TOPIC_ARN|VENDORS)=" > "{ready}.tmp"'
+             f' && mv "{ready}.tmp" "{ready}" && exec sleep 3600'],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=self.stack_log)
+        self.addCleanup(self.stop_stack)
+        deadline = time.time() + 600  # a cold build of the functions
+        while not ready.exists():
+            if self.stack.poll() is not None or time.time() > deadline:
+                self.fail(f"the local stack did not start:\n{Path(self.stack_log.name).read_text()[-4000:]}")
+            time.sleep(0.2)
+        for line in ready.read_text().splitlines():
+            key, _, value = line.partition("=")
+            self.env[key] = value
+
+    def stop_stack(self) -> None:
+        self.stack.send_signal(signal.SIGTERM)
+        self.stack.wait(timeout=30)
+        self.stack_log.close()
+
+    # -- helpers
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([str(CLI), "--format", "json", *args], env=self.env, capture_output=True,
+                              text=True, timeout=300)
+        if check:
+            self.assertEqual(proc.returncode, 0, f"vendorlink {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def sfn(self):
+        return self.session.client("stepfunctions", endpoint_url=self.env["AWS_ENDPOINT_URL_SFN"])
+
+    def wait_for(self, execution_arns: list[str]) -> dict[str, dict]:
+        """Each execution's final description (through boto3: the endpoint speaks the real protocol)."""
+        sfn, done, deadline = self.sfn(), {}, time.time() + 300
+        while len(done) < len(execution_arns):
+            self.assertLess(time.time(), deadline, "executions still running after 300 s")
+            for arn in execution_arns:
+                if arn not in done:
+                    d = sfn.describe_execution(executionArn=arn)
+                    if d["status"] != "RUNNING":
+                        done[arn] = d
+            time.sleep(0.5)
+        return done
+
+    def started_arns(self, backfill_output: str) -> list[str]:
+        started = json.loads(backfill_output)["started"]
+        machine = self.env["VENDORLINK_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:")
+        return [f"{machine}:{s['execution_name']}" for s in started if s["result"] == "started"]
+
+    def states(self) -> dict[tuple[str, str], str]:
+        return {(e["account"], e["vendor"]): e["state"] for e in json.loads(self.cli("status").stdout)}
+
+    def member_roles(self, account: str) -> set[str]:
+        creds = self.session.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+            RoleSessionName="inspect")["Credentials"]
+        iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                           aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                           aws_session_token=creds["SessionToken"])
+        return {r["RoleName"] for r in iam.list_roles()["Roles"]} & set(ROLE_NAMES.values())
+
+    # -- the scenario
+
+    def test_backfill_redrive_reconcile_and_offboard_on_the_local_stack(self) -> None:
+        a, b, c = self.accounts
+        # RISKEN is down for the first backfill: every account's RISKEN fails.
+        self.sandbox.control("POST", "faults", {"vendor": "risken", "status": 503, "count": 100000})
+        proc = self.cli("backfill", "--per-minute", "0")
+        arns = self.started_arns(proc.stdout)
+        self.assertEqual(len(arns), 3, proc.stdout)
+        ended = self.wait_for(arns)
+        self.assertEqual(sorted(d["status"] for d in ended.values()), ["FAILED"] * 3)
+        for d in ended.values():
+            summary = json.loads(d["cause"])
+            self.assertEqual([v["vendor"] for v in summary["vendors"] if v["outcome"] == "failed"], ["risken"])
+        states = self.states()
+        for account in self.accounts:
+            for vendor in VENDORS:
+                self.assertEqual(states[(account, vendor)], "failed" if vendor == "risken" else "active")
+        # The trust a vendor asks for is read once per warm process, not once per account.
+        self.assertEqual(self.sandbox.count("cloudcraft", "GET", "iamParameters"), 1)
+        self.assertEqual(self.sandbox.count("skyhigh", "GET", "trustDetails"), 1)
+
+        # RISKEN is back. Redrive one account's RISKEN...
+        self.sandbox.control("DELETE", "faults")
+        proc = self.cli("redrive", "--account", a, "--vendor", "risken")
+        redriven = json.loads(proc.stdout)["execution_arn"]
+        self.assertEqual(self.wait_for([redriven])[redriven]["status"], "SUCCEEDED")
+        self.assertEqual(self.states()[(a, "risken")], "active")
+
+        # ...and the backfill plan now holds only the other two, for RISKEN alone.
+        plan = json.loads(self.cli("backfill", "--dry-run").stdout)
+        self.assertEqual({p["account_id"]: p["vendors"] for p in plan}, {b: ["risken"], c: ["risken"]})
+        self.assertEqual({p["account_id"]: p["retrying"] for p in plan}, {b: ["risken"], c: ["risken"]})
+        proc = self.cli("backfill", "--per-minute", "0")
+        arns = self.started_arns(proc.stdout)
+        self.assertEqual(sorted(d["status"] for d in self.wait_for(arns).values()), ["SUCCEEDED"] * 2)
+        self.assertEqual(set(self.states().values()), {"active"})
+        self.assertEqual(len(self.states()), 15)
+        # Nothing is left to do, and nothing was registered twice.
+        self.assertEqual(json.loads(self.cli("backfill", "--dry-run").stdout), [])
+        self.assertEqual(self.sandbox.count("cloudcraft", "POST", "/aws/account"), 3)
+        self.assertEqual(self.sandbox.count("risken", "POST", "put-aws"), 3)
+
+        # Reconcile finds nothing wrong.
+        report = json.loads(self.cli("reconcile").stdout)
+        self.assertEqual(len(report), 15, json.dumps(report, indent=1))
+        for r in report:
+            self.assertEqual((r["role"], r["error"]), ([], None), r)
+            # Data Theorem has no lookup API.
+            self.assertEqual(r["registered"], None if r["vendor"] == "datatheorem" else True, r)
+
+        # Offboard one account: gone from the vendors, roles deleted, ledger says so.
+        proc = self.cli("offboard", "--account", b)
+        offboarding = json.loads(proc.stdout)["execution_arn"]
+        final = self.wait_for([offboarding])[offboarding]
+        self.assertEqual(final["status"], "SUCCEEDED", final.get("cause"))
+        states = self.states()
+        self.assertEqual({v: states[(b, v)] for v in VENDORS}, {v: "offboarded" for v in VENDORS})
+        self.assertEqual({v: states[(a, v)] for v in VENDORS}, {v: "active" for v in VENDORS})
+        self.assertEqual(self.member_roles(b), set())
+        self.assertEqual(len(self.member_roles(a)), 5)
+        self.assertEqual(len(self.sandbox.state()["cloudcraft"]["accounts"]), 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
