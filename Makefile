@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test clean
+.PHONY: test demo cli-demo venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test clean
 
 ## test: install what is needed, then fmt check, clippy and every test
 test: venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test
@@ -14,6 +14,11 @@ test: venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e
 ## demo: onboard one new account with all five vendors on the local stack
 demo: venv node
 	local/demo
+
+## cli-demo: every admin CLI command against the local stack (backfill, status,
+## reconcile with drift made by hand and repaired, redrive, offboard)
+cli-demo: venv node
+	local/cli-demo
 
 ## venv: the Python tools of the local stack (moto, cargo-lambda, SAM CLI, cfn-lint), pinned
 venv: $(STAMP)

@@ -43,15 +43,17 @@ pub fn render(reports: &[DriftReport], json: bool) -> String {
                     .collect::<Vec<_>>()
                     .join(",")
             };
-            let registration = match r.registered {
-                Some(true) => "listed",
-                Some(false) => "NOT LISTED",
-                None => "no lookup API",
+            let registration = match (r.registered, &r.error) {
+                (Some(true), _) => "listed",
+                (Some(false), _) => "NOT LISTED",
+                (None, Some(_)) => "unknown",
+                (None, None) => "no lookup API",
             };
-            let action = match (r.drifted(), r.repaired) {
-                (false, _) => "-".to_owned(),
-                (true, true) => "repaired".to_owned(),
-                (true, false) => r.error.clone().unwrap_or_else(|| "drift".into()),
+            let action = match (&r.error, r.drifted(), r.repaired) {
+                (Some(error), _, _) => format!("not checked: {error}"),
+                (None, false, _) => "-".to_owned(),
+                (None, true, true) => "repaired".to_owned(),
+                (None, true, false) => "drift".to_owned(),
             };
             vec![
                 r.account_id.to_string(),
@@ -62,14 +64,23 @@ pub fn render(reports: &[DriftReport], json: bool) -> String {
             ]
         })
         .collect();
-    let drifted = reports.iter().filter(|r| r.drifted()).count();
+    let unchecked = reports.iter().filter(|r| r.error.is_some()).count();
+    let drifted = reports
+        .iter()
+        .filter(|r| r.error.is_none() && r.drifted())
+        .count();
     format!(
-        "{}{} checked, {drifted} drifted\n",
+        "{}{} checked, {drifted} drifted{}\n",
         table::render(
             &["ACCOUNT", "VENDOR", "ROLE", "REGISTRATION", "ACTION"],
             &rows
         ),
-        reports.len()
+        reports.len() - unchecked,
+        if unchecked > 0 {
+            format!(", {unchecked} could not be checked (see ACTION)")
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -111,16 +122,21 @@ mod tests {
                 Some(false),
                 true,
             ),
+            DriftReport {
+                error: Some("Retryable.Throttled [vendor=stellarcyber]: HTTP 429".into()),
+                ..report(VendorName::Stellarcyber, vec![], None, false)
+            },
         ];
         assert_eq!(
             render(&reports, false),
             "\
-ACCOUNT       VENDOR       ROLE          REGISTRATION   ACTION
-------------  -----------  ------------  -------------  --------
-222222222222  datatheorem  ok            no lookup API  -
-222222222222  cloudcraft   role_missing  listed         drift
-222222222222  risken       trust_policy  NOT LISTED     repaired
-3 checked, 2 drifted
+ACCOUNT       VENDOR        ROLE          REGISTRATION   ACTION
+------------  ------------  ------------  -------------  ----------------------------------------------------------------
+222222222222  datatheorem   ok            no lookup API  -
+222222222222  cloudcraft    role_missing  listed         drift
+222222222222  risken        trust_policy  NOT LISTED     repaired
+222222222222  stellarcyber  ok            unknown        not checked: Retryable.Throttled [vendor=stellarcyber]: HTTP 429
+3 checked, 2 drifted, 1 could not be checked (see ACTION)
 "
         );
     }

@@ -377,6 +377,46 @@ impl Ledger {
         }
     }
 
+    /// Records an error on an item without moving it: an offboarding that
+    /// failed leaves the registration where it was (so the state stays), but
+    /// `status` must show why. Items absent or already offboarded are left
+    /// alone; returns whether the note was written.
+    pub async fn note_error(
+        &self,
+        account: &AccountId,
+        vendor: VendorName,
+        error: &str,
+    ) -> Result<bool> {
+        let now = DateTime::from(std::time::SystemTime::now())
+            .fmt(DateTimeFormat::DateTime)
+            .map_err(|e| Error::config(format!("formatting the time: {e}")))?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(K_ACCOUNT, s(account.as_str()))
+            .key(K_VENDOR, s(vendor.as_str()))
+            .update_expression("SET last_error = :error, updated_at = :now")
+            .condition_expression(format!(
+                "attribute_exists({K_ACCOUNT}) AND #state <> :offboarded"
+            ))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":error", s(error))
+            .expression_attribute_values(":now", s(&now))
+            .expression_attribute_values(":offboarded", s(LedgerState::Offboarded.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(
+                aws_error(&format!("updating ledger table {}", self.table), e)
+                    .for_account(account)
+                    .for_vendor(vendor),
+            ),
+        }
+    }
+
     /// One item, read consistently.
     pub async fn get(
         &self,

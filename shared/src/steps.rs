@@ -900,6 +900,14 @@ async fn record(ctx: &Context, run: RunResults) -> Result<Summary> {
             v.error.as_deref().unwrap_or("failed"),
             v.detail.as_deref().unwrap_or("no detail")
         );
+        if summary.action == Action::Offboard {
+            // Still registered with the vendor: the state stays, the error shows.
+            ctx.ledger
+                .note_error(&account, v.vendor, &format!("offboarding failed: {text}"))
+                .await
+                .in_step(Step::RecordOutcome)?;
+            continue;
+        }
         advance(
             ctx,
             &account,

@@ -180,7 +180,20 @@ class CliOnLocalStackTest(unittest.TestCase):
             # Data Theorem has no lookup API.
             self.assertEqual(r["registered"], None if r["vendor"] == "datatheorem" else True, r)
 
-        # Offboard one account: gone from the vendors, roles deleted, ledger says so.
+        # Offboarding while Stellar Cyber is down: the others are removed;
+        # Stellar Cyber's item stays active and `status` shows why.
+        self.sandbox.control("POST", "faults", {"vendor": "stellarcyber", "status": 503, "count": 100000})
+        offboarding = json.loads(self.cli("offboard", "--account", b).stdout)["execution_arn"]
+        final = self.wait_for([offboarding])[offboarding]
+        self.assertEqual(final["status"], "FAILED")
+        entries = {e["vendor"]: e for e in json.loads(self.cli("status", "--account", b).stdout)}
+        self.assertEqual(entries["stellarcyber"]["state"], "active")
+        self.assertRegex(entries["stellarcyber"]["last_error"], r"^offboarding failed: Retryable\.Unavailable")
+        self.assertEqual(entries["cloudcraft"]["state"], "offboarded")
+        self.sandbox.control("DELETE", "faults")
+
+        # Offboard it again: gone from every vendor, roles deleted, ledger says so.
+        time.sleep(1)  # offboard names its execution by the second
         proc = self.cli("offboard", "--account", b)
         offboarding = json.loads(proc.stdout)["execution_arn"]
         final = self.wait_for([offboarding])[offboarding]

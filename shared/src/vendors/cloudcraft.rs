@@ -3,6 +3,9 @@
 //! registered by role ARN (looked up in `GET /aws/account` first), active as
 //! soon as `POST /aws/account` answers 201, and removed by id.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, RequestBuilder};
 use serde::Deserialize;
@@ -46,11 +49,20 @@ pub struct Cloudcraft {
     http: VendorHttp,
     base: BaseUrl,
     secret: CloudcraftSecret,
+    /// The role ARNs Cloudcraft listed the first time `is_registered` asked:
+    /// one `GET /aws/account` answers for every account, and a reconcile of
+    /// N accounts must not spend N of the 20 requests a minute on it.
+    listed: Mutex<Option<HashSet<String>>>,
 }
 
 impl Cloudcraft {
     pub fn new(http: VendorHttp, base: BaseUrl, secret: CloudcraftSecret) -> Self {
-        Cloudcraft { http, base, secret }
+        Cloudcraft {
+            http,
+            base,
+            secret,
+            listed: Mutex::new(None),
+        }
     }
 
     fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
@@ -64,14 +76,22 @@ impl Cloudcraft {
         )
     }
 
-    async fn find(&self, role_arn: &str) -> Result<Option<CloudcraftAccount>> {
+    async fn list(&self) -> Result<Vec<CloudcraftAccount>> {
         let call = self.call("listing AWS accounts");
         let response = self
             .http
             .get(&call, || self.authed(Method::GET, ACCOUNTS))
             .await?;
         let list: AccountList = call.json(response).await?;
-        Ok(list.accounts.into_iter().find(|a| a.role_arn == role_arn))
+        Ok(list.accounts)
+    }
+
+    async fn find(&self, role_arn: &str) -> Result<Option<CloudcraftAccount>> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .find(|a| a.role_arn == role_arn))
     }
 }
 
@@ -153,8 +173,23 @@ impl Vendor for Cloudcraft {
         }
     }
 
+    /// Answered from one listing per client (a reconcile run makes one
+    /// client per vendor); registering and status checks always ask afresh.
     async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {
-        Ok(Some(self.find(&account.role_arn).await?.is_some()))
+        let known = self.listed.lock().ok().and_then(|listed| {
+            listed
+                .as_ref()
+                .map(|roles| roles.contains(&account.role_arn))
+        });
+        if let Some(found) = known {
+            return Ok(Some(found));
+        }
+        let listed: HashSet<String> = self.list().await?.into_iter().map(|a| a.role_arn).collect();
+        let found = listed.contains(&account.role_arn);
+        if let Ok(mut slot) = self.listed.lock() {
+            *slot = Some(listed);
+        }
+        Ok(Some(found))
     }
 }
 

@@ -257,3 +257,42 @@ async fn a_stale_claim_can_be_taken_over_but_never_an_active_account() {
         TransitionOutcome::Refused { .. }
     ));
 }
+
+#[tokio::test]
+async fn a_failed_offboarding_is_noted_without_moving_the_item() {
+    let ledger = fresh_ledger().await;
+    let account = random_account_id();
+    let v = VendorName::Stellarcyber;
+    // Nothing to note on an item that does not exist.
+    assert!(!ledger
+        .note_error(&account, v, "offboarding failed: x")
+        .await
+        .unwrap());
+    assert_eq!(ledger.get(&account, v).await.unwrap(), None);
+
+    applied(apply(&ledger, &account, v, Transition::claim("e1", None)).await);
+    assert!(ledger
+        .note_error(&account, v, "offboarding failed: HTTP 503")
+        .await
+        .unwrap());
+    let e = ledger.get(&account, v).await.unwrap().unwrap();
+    assert_eq!(e.state, LedgerState::Claimed);
+    assert_eq!(
+        e.last_error.as_deref(),
+        Some("offboarding failed: HTTP 503")
+    );
+
+    // An offboarded item keeps its record as it is.
+    applied(apply(&ledger, &account, v, Transition::offboarded().by("close")).await);
+    assert!(!ledger.note_error(&account, v, "late").await.unwrap());
+    assert_ne!(
+        ledger
+            .get(&account, v)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_error
+            .as_deref(),
+        Some("late")
+    );
+}

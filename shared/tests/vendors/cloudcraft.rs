@@ -178,3 +178,36 @@ async fn trust_parameters_failing_with(fault: serde_json::Value) -> (Sandbox, ve
         .unwrap_err();
     (sb, err)
 }
+
+#[tokio::test]
+async fn is_registered_lists_once_per_client() {
+    let sb = Sandbox::start(json!({})).await;
+    let setup = sb.client(Cloudcraft, secret(Cloudcraft));
+    setup.register(&account(4)).await.unwrap();
+    setup.register(&account(5)).await.unwrap();
+    let listings = sb.count(Cloudcraft, "GET", "/aws/account").await;
+
+    let reconcile = sb.client(Cloudcraft, secret(Cloudcraft));
+    assert_eq!(
+        reconcile.is_registered(&account(4)).await.unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        reconcile.is_registered(&account(5)).await.unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        reconcile.is_registered(&account(6)).await.unwrap(),
+        Some(false)
+    );
+    assert_eq!(
+        sb.count(Cloudcraft, "GET", "/aws/account").await,
+        listings + 1
+    );
+    // Registering never trusts that snapshot: it asks again.
+    reconcile.register(&account(6)).await.unwrap();
+    assert_eq!(sb.count(Cloudcraft, "POST", "/aws/account").await, 3);
+    // A new client (the next reconcile run) sees the new account.
+    let next = sb.client(Cloudcraft, secret(Cloudcraft));
+    assert_eq!(next.is_registered(&account(6)).await.unwrap(), Some(true));
+}
