@@ -264,10 +264,10 @@ async fn start(
     Ok(started)
 }
 
-/// Progress: a counter on a terminal, a line per account otherwise.
+/// Progress: a bar on a terminal, a line per account otherwise.
 fn report(terminal: bool, n: usize, total: usize, outcome: &str, account: &PlannedAccount) {
     if terminal {
-        eprint!("\rbackfill: {}/{total} accounts", n + 1);
+        eprint!("\r{}", progress_bar(n + 1, total));
         let _ = std::io::stderr().flush();
     } else {
         eprintln!(
@@ -275,6 +275,20 @@ fn report(terminal: bool, n: usize, total: usize, outcome: &str, account: &Plann
             account.execution_name, account.account_id
         );
     }
+}
+
+/// `backfill [##########----------] 500/1000 accounts`
+fn progress_bar(done: usize, total: usize) -> String {
+    const WIDTH: usize = 30;
+    let filled = (done * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH)
+        .min(WIDTH);
+    format!(
+        "backfill [{}{}] {done}/{total} accounts",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled)
+    )
 }
 
 /// Whether the state machine has an execution of this name (an execution's
@@ -416,6 +430,22 @@ ACCOUNT       NAME     VENDORS             RETRYING  EXECUTION
                 "[\n  {{\n    \"account_id\": \"111111111111\",\n    \"account_name\": \"acct-11\",\n    \"vendors\": [\n      \"skyhigh\"\n    ],\n    \"retrying\": [],\n    \"execution_name\": \"{}\"\n  }}\n]\n",
                 plan[0].execution_name
             )
+        );
+    }
+
+    #[test]
+    fn the_progress_bar_fills_with_the_starts() {
+        assert_eq!(
+            progress_bar(0, 10),
+            "backfill [------------------------------] 0/10 accounts"
+        );
+        assert_eq!(
+            progress_bar(5, 10),
+            "backfill [###############---------------] 5/10 accounts"
+        );
+        assert_eq!(
+            progress_bar(1000, 1000),
+            "backfill [##############################] 1000/1000 accounts"
         );
     }
 

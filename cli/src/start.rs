@@ -59,9 +59,10 @@ async fn start(
     input: Value,
     json_out: bool,
 ) -> Result<()> {
+    // Milliseconds: two redrives of one account in the same second are two runs.
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| d.as_millis())
         .unwrap_or(0);
     let name = format!("{prefix}-{stamp}");
     let sfn = aws_sdk_sfn::Client::new(sdk);

@@ -193,7 +193,6 @@ class CliOnLocalStackTest(unittest.TestCase):
         self.sandbox.control("DELETE", "faults")
 
         # Offboard it again: gone from every vendor, roles deleted, ledger says so.
-        time.sleep(1)  # offboard names its execution by the second
         proc = self.cli("offboard", "--account", b)
         offboarding = json.loads(proc.stdout)["execution_arn"]
         final = self.wait_for([offboarding])[offboarding]
