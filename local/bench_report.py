@@ -70,9 +70,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         ledger = json.load(f)
     with open(args.replan, encoding="utf-8") as f:
         replan = json.load(f)
+    with open(args.reconcile, encoding="utf-8") as f:
+        reconciled = json.load(f)
     counts = executions(args.sfn)
     requests = get(f"{args.sandbox.rstrip('/')}/_sandbox/requests")["requests"]
-    window = [r for r in requests if args.started_at <= r["timestamp"] <= args.finished_at + 1]
+    window = [r for r in requests if args.started_at <= r["timestamp"] <= args.finished_at]
 
     started_results = Counter(s["result"] for s in started.get("started", []))
     states: dict[str, Counter[str]] = defaultdict(Counter)
@@ -93,6 +95,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     out.append("  ledger: " + "; ".join(
         f"{v} " + ", ".join(f"{n} {s}" for s, n in sorted(states[v].items())) for v in VENDORS if states[v]))
     out.append(f"  re-run of the plan: {len(replan)} accounts need work ({args.replan_seconds:.1f} s)")
+    drifted = sum(bool(r["role"]) or r["registered"] is False for r in reconciled)
+    unchecked = sum(r["error"] is not None for r in reconciled)
+    out.append(f"  reconcile: {len(reconciled)} registrations checked in {args.reconcile_seconds:.1f} s "
+               f"({len(reconciled) / args.reconcile_seconds:.1f} a second), {drifted} drifted, "
+               f"{unchecked} could not be checked")
     out.append("")
     out.append("requests each vendor's API saw during the run (from the sandbox's request log):")
     out.append(f"  {'vendor':<13} {'requests':>8} {'per account':>11} {'mean/min':>9} {'busiest 60 s':>12} "
@@ -139,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--status", required=True, help="status's JSON output")
     p.add_argument("--replan", required=True, help="the re-run's --dry-run JSON output")
     p.add_argument("--replan-seconds", type=float, required=True)
+    p.add_argument("--reconcile", required=True, help="reconcile's JSON output")
+    p.add_argument("--reconcile-seconds", type=float, required=True)
     p.add_argument("--per-minute", default="default")
     p.set_defaults(run=cmd_report)
     args = parser.parse_args(argv)
