@@ -360,3 +360,23 @@ export function parseCause(cause) {
     return undefined;
   }
 }
+
+/**
+ * The execution's output or error, once its event log has been read to the
+ * end: the log closes with the execution, and its last events (such as
+ * ExecutionFailed) may still be queued. An aborted run may never close it,
+ * so this waits at most a second for that.
+ */
+export async function settled(execution, drained) {
+  let output;
+  let error = null;
+  try {
+    output = await execution.result;
+  } catch (e) {
+    error = e;
+  }
+  let timer;
+  await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+  clearTimeout(timer);
+  return { output, error };
+}

@@ -47,6 +47,7 @@ import {
   loadDefinition,
   parseCause,
   retrySeconds,
+  settled,
   timingNote,
   waitSeconds,
 } from './lib.mjs';
@@ -147,15 +148,7 @@ async function main(argv) {
     }
   })();
 
-  let output;
-  let error = null;
-  try {
-    output = await execution.result;
-  } catch (e) {
-    error = e;
-  }
-  // The logger closes with the execution; don't wait forever on an abort.
-  await Promise.race([drained, new Promise((r) => setTimeout(r, 1000).unref())]);
+  const { output, error } = await settled(execution, drained);
 
   if (infrastructureError) throw infrastructureError;
   if (!error) {

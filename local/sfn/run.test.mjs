@@ -5,11 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startFakeHost } from './fake-host.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RUN = join(HERE, 'run.mjs');
@@ -23,11 +23,6 @@ let calls = [];
 let flakyFailures = 0;
 let server;
 let port;
-
-function reply(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
 
 const functions = {
   echo: (input) => [200, { ...input, echoed: true }],
@@ -43,23 +38,7 @@ const functions = {
 };
 
 before(async () => {
-  server = createServer((req, res) => {
-    const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(req.url);
-    if (req.method !== 'POST' || !m || !functions[m[1]]) {
-      reply(res, 404, { title: 'Missing function', detail: req.url });
-      return;
-    }
-    let text = '';
-    req.on('data', (chunk) => (text += chunk));
-    req.on('end', () => {
-      const input = JSON.parse(text);
-      calls.push({ fn: m[1], input, at: Date.now() });
-      const [status, body] = functions[m[1]](input);
-      reply(res, status, body);
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = server.address().port;
+  ({ server, port } = await startFakeHost(functions, (call) => calls.push(call)));
 });
 
 after(() => server.close());

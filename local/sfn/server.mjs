@@ -63,6 +63,7 @@ import {
   inspect,
   readDefinition,
   retrySeconds,
+  settled,
   timingNote,
   waitSeconds,
 } from './lib.mjs';
@@ -261,18 +262,7 @@ function launch(record, input) {
   })().catch((e) => log(`(reading the event log failed: ${e.stack ?? e})`));
 
   const settle = async () => {
-    let output;
-    let error = null;
-    try {
-      output = await execution.result;
-    } catch (e) {
-      error = e;
-    }
-    // The event log closes with the execution; its last events (ExecutionFailed)
-    // may still be queued. Don't wait forever on it though.
-    let timer;
-    await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, 1000)))]);
-    clearTimeout(timer);
+    const { output, error } = await settled(execution, drained);
     calls.abort();
     // Stopped (StopExecution, shutdown) while the library was winding down: already closed.
     if (record.status !== 'RUNNING') return;

@@ -6,14 +6,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { startFakeHost } from './fake-host.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(HERE, 'server.mjs');
@@ -29,11 +28,6 @@ const flakyFailures = new Map();
 let host;
 let hostPort;
 
-function reply(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
 const functions = {
   echo: (input) => [200, { ...input, echoed: true }],
   flaky: (input) => {
@@ -47,24 +41,7 @@ const functions = {
 };
 
 async function startHost() {
-  host = createServer((req, res) => {
-    const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(req.url);
-    if (req.method !== 'POST' || !m || !functions[m[1]]) {
-      reply(res, 404, { title: 'Missing function', detail: req.url });
-      return;
-    }
-    let text = '';
-    req.on('data', (chunk) => (text += chunk));
-    req.on('end', () => {
-      const input = JSON.parse(text);
-      calls.push({ fn: m[1], input, at: Date.now() });
-      const [status, body] = functions[m[1]](input);
-      reply(res, status, body);
-    });
-  });
-  host.listen(0, '127.0.0.1');
-  await once(host, 'listening');
-  hostPort = host.address().port;
+  ({ server: host, port: hostPort } = await startFakeHost(functions, (call) => calls.push(call)));
 }
 
 // ---------------------------------------------------------------- helpers

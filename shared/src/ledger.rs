@@ -281,9 +281,7 @@ impl Ledger {
         let to = transition
             .to
             .ok_or_else(|| Error::config("a ledger transition needs a target state"))?;
-        let now = DateTime::from(std::time::SystemTime::now())
-            .fmt(DateTimeFormat::DateTime)
-            .map_err(|e| Error::config(format!("formatting the time: {e}")))?;
+        let now = now()?;
 
         let mut names = HashMap::from([("#state".to_owned(), "state".to_owned())]);
         let mut values = HashMap::from([
@@ -346,11 +344,7 @@ impl Ledger {
         }
 
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(K_ACCOUNT, s(account.as_str()))
-            .key(K_VENDOR, s(vendor.as_str()))
+            .update_item(account, vendor)
             .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_names(Some(names))
@@ -369,11 +363,7 @@ impl Ledger {
                 let current = self.get(account, vendor).await?;
                 Ok(TransitionOutcome::Refused { current })
             }
-            Err(e) => Err(
-                aws_error(&format!("updating ledger table {}", self.table), e)
-                    .for_account(account)
-                    .for_vendor(vendor),
-            ),
+            Err(e) => Err(self.update_failed(account, vendor, e)),
         }
     }
 
@@ -387,15 +377,9 @@ impl Ledger {
         vendor: VendorName,
         error: &str,
     ) -> Result<bool> {
-        let now = DateTime::from(std::time::SystemTime::now())
-            .fmt(DateTimeFormat::DateTime)
-            .map_err(|e| Error::config(format!("formatting the time: {e}")))?;
+        let now = now()?;
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(K_ACCOUNT, s(account.as_str()))
-            .key(K_VENDOR, s(vendor.as_str()))
+            .update_item(account, vendor)
             .update_expression("SET last_error = :error, updated_at = :now")
             .condition_expression(format!(
                 "attribute_exists({K_ACCOUNT}) AND #state <> :offboarded"
@@ -409,12 +393,34 @@ impl Ledger {
         match result {
             Ok(_) => Ok(true),
             Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(
-                aws_error(&format!("updating ledger table {}", self.table), e)
-                    .for_account(account)
-                    .for_vendor(vendor),
-            ),
+            Err(e) => Err(self.update_failed(account, vendor, e)),
         }
+    }
+
+    fn update_item(
+        &self,
+        account: &AccountId,
+        vendor: VendorName,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(K_ACCOUNT, s(account.as_str()))
+            .key(K_VENDOR, s(vendor.as_str()))
+    }
+
+    fn update_failed<R>(
+        &self,
+        account: &AccountId,
+        vendor: VendorName,
+        e: aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            R,
+        >,
+    ) -> Error {
+        aws_error(&format!("updating ledger table {}", self.table), e)
+            .for_account(account)
+            .for_vendor(vendor)
     }
 
     /// One item, read consistently.
@@ -526,4 +532,11 @@ fn entry_from_item(item: &HashMap<String, AttributeValue>) -> Result<LedgerEntry
         created_at: text("created_at").unwrap_or_default(),
         updated_at: text("updated_at").unwrap_or_default(),
     })
+}
+
+/// Now, as the ledger writes times.
+fn now() -> Result<String> {
+    DateTime::from(std::time::SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .map_err(|e| Error::config(format!("formatting the time: {e}")))
 }

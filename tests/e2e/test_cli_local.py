@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import boto3
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_run_event import ROLE_NAMES, VENDORS, Sandbox  # noqa: E402
+from test_run_event import ROLE_NAMES, VENDORS, Sandbox, fresh_management_account  # noqa: E402
 
 CLI = ROOT / "target" / "debug" / "vendorlink"
 
@@ -43,18 +42,7 @@ class CliOnLocalStackTest(unittest.TestCase):
         self.addCleanup(self.sandbox.stop)
         self.work = tempfile.TemporaryDirectory()
         self.addCleanup(self.work.cleanup)
-        management = str(random.randint(10**11, 10**12 - 1))
-        sts = boto3.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
-        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{management}:role/e2e",
-                                RoleSessionName="e2e")["Credentials"]
-        self.env = dict(os.environ)
-        self.env.update(AWS_ACCESS_KEY_ID=creds["AccessKeyId"], AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"],
-                        AWS_SESSION_TOKEN=creds["SessionToken"], AWS_REGION="us-east-1",
-                        VENDORLINK_WAIT_SECONDS="0", LEDGER_TABLE="vendorlink-ledger")
-        self.env.pop("NOTIFY_TOPIC_ARN", None)
-        self.session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                                     aws_secret_access_key=creds["SecretAccessKey"],
-                                     aws_session_token=creds["SessionToken"], region_name="us-east-1")
+        self.env, self.session = fresh_management_account()
         out = subprocess.run(
             [sys.executable, str(ROOT / "local/localstack.py"), "seed-org", "--sandbox-url", self.sandbox.url,
              "--accounts", "3"],

@@ -80,6 +80,22 @@ class Sandbox:
         return self.control("GET", "state")
 
 
+def fresh_management_account() -> tuple[dict[str, str], boto3.Session]:
+    """A management account of its own (the emulator keeps state per account):
+    the environment for the local stack's commands, and a boto3 session."""
+    management = str(random.randint(10**11, 10**12 - 1))
+    sts = boto3.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{management}:role/e2e", RoleSessionName="e2e")["Credentials"]
+    env = dict(os.environ)
+    env.update(AWS_ACCESS_KEY_ID=creds["AccessKeyId"], AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"],
+               AWS_SESSION_TOKEN=creds["SessionToken"], AWS_REGION="us-east-1",
+               VENDORLINK_WAIT_SECONDS="0", LEDGER_TABLE="vendorlink-ledger")
+    env.pop("NOTIFY_TOPIC_ARN", None)
+    session = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"], region_name="us-east-1")
+    return env, session
+
+
 class RunEventTest(unittest.TestCase):
     """One organization with one new member account, and its vendor sandbox."""
 
@@ -88,19 +104,7 @@ class RunEventTest(unittest.TestCase):
         self.addCleanup(self.sandbox.stop)
         self.work = tempfile.TemporaryDirectory()
         self.addCleanup(self.work.cleanup)
-        # A fresh management account: the emulator keeps state per account.
-        management = str(random.randint(10**11, 10**12 - 1))
-        sts = boto3.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
-        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{management}:role/e2e",
-                                RoleSessionName="e2e")["Credentials"]
-        self.env = dict(os.environ)
-        self.env.update(AWS_ACCESS_KEY_ID=creds["AccessKeyId"], AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"],
-                        AWS_SESSION_TOKEN=creds["SessionToken"], AWS_REGION="us-east-1",
-                        VENDORLINK_WAIT_SECONDS="0", LEDGER_TABLE="vendorlink-ledger")
-        self.env.pop("NOTIFY_TOPIC_ARN", None)
-        self.session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                                     aws_secret_access_key=creds["SecretAccessKey"],
-                                     aws_session_token=creds["SessionToken"], region_name="us-east-1")
+        self.env, self.session = fresh_management_account()
         event_path = Path(self.work.name) / "created.json"
         out = subprocess.run(
             [sys.executable, str(ROOT / "local/localstack.py"), "seed-demo",
