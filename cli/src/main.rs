@@ -68,7 +68,7 @@ enum Command {
         /// At most this many executions running at once.
         #[arg(long, default_value_t = 10)]
         max_concurrent: usize,
-        /// Start at most this many executions a minute (0: no pacing). Default: 9 when
+        /// Start at most this many executions a minute (0: no pacing). Default: 8 when
         /// Cloudcraft is enabled (its API allows 20 requests a minute; an onboarding makes 2), else no pacing.
         #[arg(long)]
         per_minute: Option<u32>,
