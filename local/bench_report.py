@@ -84,7 +84,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     run_s = args.finished_at - args.started_at
     starts_s = args.starts_done_at - args.started_at
     out = []
-    out.append(f"backfill of {args.accounts} existing accounts with five vendors, on the local stack")
+    vendors = sorted({entry["vendor"] for entry in ledger})
+    out.append(f"backfill of {args.accounts} existing accounts with {len(vendors)} vendors "
+               f"({', '.join(vendors)}), on the local stack")
     out.append(f"  pacing: {args.per_minute} starts a minute (--per-minute; 'default' = the CLI's own)")
     out.append(f"  executions: {started_results.get('started', 0)} started, "
                f"{started_results.get('already_started', 0)} already started; "

@@ -28,7 +28,7 @@ struct Cli {
     #[arg(long, global = true, env = "VENDORLINK_STATE_MACHINE_ARN")]
     state_machine_arn: Option<String>,
     /// The ledger table, instead of reading it from the stack.
-    #[arg(long, global = true, env = "LEDGER_TABLE")]
+    #[arg(long, global = true, env = "VENDORLINK_LEDGER_TABLE")]
     ledger_table: Option<String>,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]

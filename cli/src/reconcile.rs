@@ -49,11 +49,12 @@ pub fn render(reports: &[DriftReport], json: bool) -> String {
                 (None, Some(_)) => "unknown",
                 (None, None) => "no lookup API",
             };
-            let action = match (&r.error, r.drifted(), r.repaired) {
-                (Some(error), _, _) => format!("not checked: {error}"),
-                (None, false, _) => "-".to_owned(),
-                (None, true, true) => "repaired".to_owned(),
-                (None, true, false) => "drift".to_owned(),
+            let action = match (&r.error, &r.repair_error, r.drifted(), r.repaired) {
+                (Some(error), _, _, _) => format!("not checked: {error}"),
+                (None, Some(error), _, _) => format!("repair failed: {error}"),
+                (None, None, false, _) => "-".to_owned(),
+                (None, None, true, true) => "repaired".to_owned(),
+                (None, None, true, false) => "drift".to_owned(),
             };
             vec![
                 r.account_id.to_string(),
@@ -103,6 +104,7 @@ mod tests {
             registered,
             repaired,
             error: None,
+            repair_error: None,
         }
     }
 
@@ -126,6 +128,10 @@ mod tests {
                 error: Some("Retryable.Throttled [vendor=stellarcyber]: HTTP 429".into()),
                 ..report(VendorName::Stellarcyber, vec![], None, false)
             },
+            DriftReport {
+                repair_error: Some("Fatal.Vendor [vendor=skyhigh]: HTTP 400".into()),
+                ..report(VendorName::Skyhigh, vec![], Some(false), false)
+            },
         ];
         assert_eq!(
             render(&reports, false),
@@ -136,7 +142,8 @@ ACCOUNT       VENDOR        ROLE          REGISTRATION   ACTION
 222222222222  cloudcraft    role_missing  listed         drift
 222222222222  risken        trust_policy  NOT LISTED     repaired
 222222222222  stellarcyber  ok            unknown        not checked: Retryable.Throttled [vendor=stellarcyber]: HTTP 429
-3 checked, 2 drifted, 1 could not be checked (see ACTION)
+222222222222  skyhigh       ok            NOT LISTED     repair failed: Fatal.Vendor [vendor=skyhigh]: HTTP 400
+4 checked, 3 drifted, 1 could not be checked (see ACTION)
 "
         );
     }
@@ -165,7 +172,8 @@ ACCOUNT       VENDOR        ROLE          REGISTRATION   ACTION
     ],
     "registered": true,
     "repaired": false,
-    "error": null
+    "error": null,
+    "repair_error": null
   }
 ]
 "#

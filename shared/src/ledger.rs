@@ -65,6 +65,9 @@ impl fmt::Display for LedgerState {
     }
 }
 
+/// How `last_error` starts when an offboarding did not finish.
+pub const OFFBOARDING_FAILED: &str = "offboarding failed: ";
+
 /// One ledger item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
@@ -80,6 +83,18 @@ pub struct LedgerEntry {
     pub execution: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl LedgerEntry {
+    /// An offboarding of this item failed and none finished since (an
+    /// onboarding that reaches `active` clears `last_error`).
+    pub fn offboarding_failed(&self) -> bool {
+        self.state != LedgerState::Offboarded
+            && self
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(OFFBOARDING_FAILED))
+    }
 }
 
 /// A requested state change: the new state, which states it may come from,
@@ -367,16 +382,19 @@ impl Ledger {
         }
     }
 
-    /// Records an error on an item without moving it: an offboarding that
-    /// failed leaves the registration where it was (so the state stays), but
-    /// `status` must show why. Items absent or already offboarded are left
-    /// alone; returns whether the note was written.
-    pub async fn note_error(
+    /// Records that an offboarding failed, without moving the item: the
+    /// vendor may or may not still list the account, so the state stays,
+    /// `status` shows why, and reconcile leaves the item alone (see
+    /// [`LedgerEntry::offboarding_failed`]) until an offboarding finishes or
+    /// an onboarding makes it active again. Items absent or already
+    /// offboarded are left alone; returns whether the note was written.
+    pub async fn offboarding_failed(
         &self,
         account: &AccountId,
         vendor: VendorName,
         error: &str,
     ) -> Result<bool> {
+        let error = format!("{OFFBOARDING_FAILED}{error}");
         let now = now()?;
         let result = self
             .update_item(account, vendor)
@@ -385,7 +403,7 @@ impl Ledger {
                 "attribute_exists({K_ACCOUNT}) AND #state <> :offboarded"
             ))
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":error", s(error))
+            .expression_attribute_values(":error", s(&error))
             .expression_attribute_values(":now", s(&now))
             .expression_attribute_values(":offboarded", s(LedgerState::Offboarded.as_str()))
             .send()

@@ -908,9 +908,10 @@ async fn record(ctx: &Context, run: RunResults) -> Result<Summary> {
             v.detail.as_deref().unwrap_or("no detail")
         );
         if summary.action == Action::Offboard {
-            // Still registered with the vendor: the state stays, the error shows.
+            // The state stays (the vendor may still list the account); the
+            // error shows in `status`, and reconcile leaves the item alone.
             ctx.ledger
-                .note_error(&account, v.vendor, &format!("offboarding failed: {text}"))
+                .offboarding_failed(&account, v.vendor, &text)
                 .await
                 .in_step(Step::RecordOutcome)?;
             continue;
@@ -1029,6 +1030,9 @@ pub struct DriftReport {
     pub repaired: bool,
     /// Why the check itself could not be made.
     pub error: Option<String>,
+    /// Why `--repair` could not fix what the check found.
+    #[serde(default)]
+    pub repair_error: Option<String>,
 }
 
 impl DriftReport {
@@ -1040,6 +1044,7 @@ impl DriftReport {
             registered: None,
             repaired: false,
             error: None,
+            repair_error: None,
         }
     }
 
@@ -1062,21 +1067,46 @@ async fn reconcile(
     repair: bool,
 ) -> DriftReport {
     let mut report = DriftReport::unchecked(entry);
-    if let Err(e) = reconcile_into(ctx, entry, client, spec, repair, &mut report).await {
-        warn!(error = %e, "reconcile could not check");
-        report.error = Some(e.to_string());
+    if entry.offboarding_failed() {
+        // The vendor may already have dropped the account: "repairing" it
+        // would undo the offboarding. It needs the offboarding finished.
+        report.error = Some(format!(
+            "an offboarding of this account did not finish: run `vendorlink offboard --account {} --vendor {}` again ({})",
+            entry.account,
+            entry.vendor,
+            entry.last_error.as_deref().unwrap_or_default()
+        ));
+        return report;
+    }
+    let checked = match check_drift(ctx, entry, client, spec, &mut report).await {
+        Ok(checked) => checked,
+        Err(e) => {
+            warn!(error = %e, "reconcile could not check");
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    if repair && report.drifted() {
+        match repair_drift(ctx, entry, client, spec, checked, &report).await {
+            Ok(()) => report.repaired = true,
+            Err(e) => {
+                warn!(error = %e, "reconcile could not repair");
+                report.repair_error = Some(e.to_string());
+            }
+        }
     }
     report
 }
 
-async fn reconcile_into(
+/// Fills the report's role drift and registration; returns what a repair
+/// needs: the way into the account and the registration as it stands.
+async fn check_drift(
     ctx: &Context,
     entry: &LedgerEntry,
     client: &VendorClient,
     spec: &RoleSpec,
-    repair: bool,
     report: &mut DriftReport,
-) -> Result<()> {
+) -> Result<(MemberIam, AccountToRegister)> {
     let (account, vendor) = (&entry.account, entry.vendor);
     let member = ctx.member(account, vendor).await?;
     let state = member.inspect_role(spec).await?;
@@ -1084,7 +1114,7 @@ async fn reconcile_into(
         Ok(info) => info.name,
         Err(_) => String::new(),
     };
-    let mut registration = AccountToRegister {
+    let registration = AccountToRegister {
         account_id: account.clone(),
         account_name: name,
         role_arn: state
@@ -1095,9 +1125,18 @@ async fn reconcile_into(
     };
     report.role = state.drift;
     report.registered = client.is_registered(&registration).await?;
-    if !repair || !report.drifted() {
-        return Ok(());
-    }
+    Ok((member, registration))
+}
+
+async fn repair_drift(
+    ctx: &Context,
+    entry: &LedgerEntry,
+    client: &VendorClient,
+    spec: &RoleSpec,
+    (member, mut registration): (MemberIam, AccountToRegister),
+    report: &DriftReport,
+) -> Result<()> {
+    let (account, vendor) = (&entry.account, entry.vendor);
     if !report.role.is_empty() {
         registration.role_arn = member.ensure_role(spec).await?.arn;
         advance(
@@ -1119,7 +1158,6 @@ async fn reconcile_into(
         )
         .await?;
     }
-    report.repaired = true;
     Ok(())
 }
 

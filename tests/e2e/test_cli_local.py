@@ -57,7 +57,7 @@ class CliOnLocalStackTest(unittest.TestCase):
         self.stack_log = open(Path(self.work.name) / "stack.log", "w")  # noqa: SIM115 (closed in cleanup)
         self.stack = subprocess.Popen(
             [str(ROOT / "local/with-functions"), "--sfn", "sh", "-c",
-             f'env | grep -E "^(AWS_ENDPOINT_URL_SFN|VENDORLINK_STATE_MACHINE_ARN|NOTIFY_TOPIC_ARN|VENDORS)=" > "{ready}.tmp"'
+             f'env | grep -E "^(AWS_ENDPOINT_URL_SFN|VENDORLINK_STATE_MACHINE_ARN|VENDORLINK_LEDGER_TABLE|NOTIFY_TOPIC_ARN|VENDORS)=" > "{ready}.tmp"'
              f' && mv "{ready}.tmp" "{ready}" && exec sleep 3600'],
             env=self.env, stdout=subprocess.DEVNULL, stderr=self.stack_log)
         self.addCleanup(self.stop_stack)
@@ -179,6 +179,13 @@ class CliOnLocalStackTest(unittest.TestCase):
         self.assertRegex(entries["stellarcyber"]["last_error"], r"^offboarding failed: Retryable\.Unavailable")
         self.assertEqual(entries["cloudcraft"]["state"], "offboarded")
         self.sandbox.control("DELETE", "faults")
+        # Reconcile leaves an unfinished offboarding alone, even with --repair.
+        connectors = self.sandbox.count("stellarcyber", "POST", "/connect/api/v1/connector")
+        report = json.loads(self.cli("reconcile", "--repair", "--account", b).stdout)
+        (stellar,) = [r for r in report if r["vendor"] == "stellarcyber"]
+        self.assertIn("offboarding of this account did not finish", stellar["error"])
+        self.assertFalse(stellar["repaired"])
+        self.assertEqual(self.sandbox.count("stellarcyber", "POST", "/connect/api/v1/connector"), connectors)
 
         # Offboard it again: gone from every vendor, roles deleted, ledger says so.
         proc = self.cli("offboard", "--account", b)

@@ -4,7 +4,6 @@
 //! soon as `POST /aws/account` answers 201, and removed by id.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, RequestBuilder};
@@ -52,7 +51,8 @@ pub struct Cloudcraft {
     /// The role ARNs Cloudcraft listed the first time `is_registered` asked:
     /// one `GET /aws/account` answers for every account, and a reconcile of
     /// N accounts must not spend N of the 20 requests a minute on it.
-    listed: Mutex<Option<HashSet<String>>>,
+    /// Concurrent first askers wait for the one listing.
+    listed: tokio::sync::OnceCell<HashSet<String>>,
 }
 
 impl Cloudcraft {
@@ -61,7 +61,7 @@ impl Cloudcraft {
             http,
             base,
             secret,
-            listed: Mutex::new(None),
+            listed: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -176,20 +176,14 @@ impl Vendor for Cloudcraft {
     /// Answered from one listing per client (a reconcile run makes one
     /// client per vendor); registering and status checks always ask afresh.
     async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {
-        let known = self.listed.lock().ok().and_then(|listed| {
-            listed
-                .as_ref()
-                .map(|roles| roles.contains(&account.role_arn))
-        });
-        if let Some(found) = known {
-            return Ok(Some(found));
-        }
-        let listed: HashSet<String> = self.list().await?.into_iter().map(|a| a.role_arn).collect();
-        let found = listed.contains(&account.role_arn);
-        if let Ok(mut slot) = self.listed.lock() {
-            *slot = Some(listed);
-        }
-        Ok(Some(found))
+        let listed = self
+            .listed
+            .get_or_try_init(|| async {
+                let accounts = self.list().await?;
+                Ok::<_, crate::error::Error>(accounts.into_iter().map(|a| a.role_arn).collect())
+            })
+            .await?;
+        Ok(Some(listed.contains(&account.role_arn)))
     }
 }
 

@@ -264,15 +264,12 @@ async fn a_failed_offboarding_is_noted_without_moving_the_item() {
     let account = random_account_id();
     let v = VendorName::Stellarcyber;
     // Nothing to note on an item that does not exist.
-    assert!(!ledger
-        .note_error(&account, v, "offboarding failed: x")
-        .await
-        .unwrap());
+    assert!(!ledger.offboarding_failed(&account, v, "x").await.unwrap());
     assert_eq!(ledger.get(&account, v).await.unwrap(), None);
 
     applied(apply(&ledger, &account, v, Transition::claim("e1", None)).await);
     assert!(ledger
-        .note_error(&account, v, "offboarding failed: HTTP 503")
+        .offboarding_failed(&account, v, "HTTP 503")
         .await
         .unwrap());
     let e = ledger.get(&account, v).await.unwrap().unwrap();
@@ -284,7 +281,10 @@ async fn a_failed_offboarding_is_noted_without_moving_the_item() {
 
     // An offboarded item keeps its record as it is.
     applied(apply(&ledger, &account, v, Transition::offboarded().by("close")).await);
-    assert!(!ledger.note_error(&account, v, "late").await.unwrap());
+    assert!(!ledger
+        .offboarding_failed(&account, v, "late")
+        .await
+        .unwrap());
     assert_ne!(
         ledger
             .get(&account, v)
@@ -293,6 +293,6 @@ async fn a_failed_offboarding_is_noted_without_moving_the_item() {
             .unwrap()
             .last_error
             .as_deref(),
-        Some("late")
+        Some("offboarding failed: late")
     );
 }

@@ -187,25 +187,28 @@ async fn is_registered_lists_once_per_client() {
     setup.register(&account(5)).await.unwrap();
     let listings = sb.count(Cloudcraft, "GET", "/aws/account").await;
 
+    // Asked for three accounts at once (reconcile checks concurrently): one listing.
     let reconcile = sb.client(Cloudcraft, secret(Cloudcraft));
-    assert_eq!(
-        reconcile.is_registered(&account(4)).await.unwrap(),
-        Some(true)
+    let (a4, a5, a6) = (account(4), account(5), account(6));
+    let (four, five, six) = tokio::join!(
+        reconcile.is_registered(&a4),
+        reconcile.is_registered(&a5),
+        reconcile.is_registered(&a6),
     );
     assert_eq!(
-        reconcile.is_registered(&account(5)).await.unwrap(),
-        Some(true)
-    );
-    assert_eq!(
-        reconcile.is_registered(&account(6)).await.unwrap(),
-        Some(false)
+        (four.unwrap(), five.unwrap(), six.unwrap()),
+        (Some(true), Some(true), Some(false))
     );
     assert_eq!(
         sb.count(Cloudcraft, "GET", "/aws/account").await,
         listings + 1
     );
-    // Registering never trusts that snapshot: it asks again.
+    // Registering never trusts that snapshot: it lists again, then adds.
     reconcile.register(&account(6)).await.unwrap();
+    assert_eq!(
+        sb.count(Cloudcraft, "GET", "/aws/account").await,
+        listings + 2
+    );
     assert_eq!(sb.count(Cloudcraft, "POST", "/aws/account").await, 3);
     // A new client (the next reconcile run) sees the new account.
     let next = sb.client(Cloudcraft, secret(Cloudcraft));
