@@ -5,6 +5,8 @@
 //! `deleteAccounts`. Since release 5.4.0 those answer "being processed, call
 //! provisionStatus/{id}", and `provisionStatus/{id}` tells the outcome.
 
+use std::collections::HashSet;
+
 use reqwest::{Method, RequestBuilder};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -55,11 +57,19 @@ pub struct Skyhigh {
     http: VendorHttp,
     base: BaseUrl,
     secret: SkyhighSecret,
+    /// The provisioned roles, listed once for `is_registered` (one listing
+    /// answers for every account of a reconcile run).
+    listed: tokio::sync::OnceCell<HashSet<String>>,
 }
 
 impl Skyhigh {
     pub fn new(http: VendorHttp, base: BaseUrl, secret: SkyhighSecret) -> Self {
-        Skyhigh { http, base, secret }
+        Skyhigh {
+            http,
+            base,
+            secret,
+            listed: tokio::sync::OnceCell::new(),
+        }
     }
 
     fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
@@ -199,10 +209,15 @@ impl Vendor for Skyhigh {
         }
     }
 
+    /// Answered from one listing per client; registering asks afresh.
     async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {
-        Ok(Some(
-            self.provisioned_roles().await?.contains(&account.role_arn),
-        ))
+        let listed = self
+            .listed
+            .get_or_try_init(|| async {
+                Ok::<_, crate::error::Error>(self.provisioned_roles().await?.into_iter().collect())
+            })
+            .await?;
+        Ok(Some(listed.contains(&account.role_arn)))
     }
 }
 

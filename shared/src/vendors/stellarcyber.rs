@@ -5,6 +5,7 @@
 //! from the operator's template (the create schema is not public) and found
 //! again by its name.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -53,6 +54,9 @@ pub struct StellarCyber {
     base: BaseUrl,
     secret: StellarCyberSecret,
     token: Mutex<Option<(Secret, Instant)>>,
+    /// The connector names, listed once for `is_registered` (one listing
+    /// answers for every account of a reconcile run).
+    listed: tokio::sync::OnceCell<HashSet<String>>,
 }
 
 impl StellarCyber {
@@ -62,6 +66,7 @@ impl StellarCyber {
             base,
             secret,
             token: Mutex::new(None),
+            listed: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -156,15 +161,18 @@ impl StellarCyber {
             })
     }
 
-    async fn find(&self, name: &str) -> Result<Option<String>> {
+    async fn list(&self) -> Result<Value> {
         let call = self.call("listing connectors");
         let response = self
             .api(&call, Method::GET, &self.base.join(CONNECTORS), |r| {
                 r.query(&[("cust_id", &self.secret.tenant_id)])
             })
             .await?;
-        let body: Value = call.json(response).await?;
-        Ok(connectors(&body)
+        call.json(response).await
+    }
+
+    async fn find(&self, name: &str) -> Result<Option<String>> {
+        Ok(connectors(&self.list().await?)
             .iter()
             .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
             .and_then(connector_id))
@@ -233,9 +241,23 @@ impl Vendor for StellarCyber {
         }
     }
 
+    /// Answered from one listing per client; registering asks afresh.
     async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {
         let name = self.connector_name(account)?;
-        Ok(Some(self.find(&name).await?.is_some()))
+        let listed = self
+            .listed
+            .get_or_try_init(|| async {
+                let body = self.list().await?;
+                Ok::<_, crate::error::Error>(
+                    connectors(&body)
+                        .iter()
+                        .filter(|c| connector_id(c).is_some())
+                        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_owned))
+                        .collect(),
+                )
+            })
+            .await?;
+        Ok(Some(listed.contains(&name)))
     }
 }
 

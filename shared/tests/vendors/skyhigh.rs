@@ -145,3 +145,24 @@ async fn wrong_password_is_fatal_vendor_without_the_password() {
     assert_eq!(err.http_status(), Some(401));
     assert!(!format!("{err:?}").contains("hunter2-wrong"));
 }
+
+#[tokio::test]
+async fn is_registered_lists_once_per_client() {
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let (a1, a2, a3) = (account(1), account(2), account(3));
+    let (one, two, three) = tokio::join!(
+        client.is_registered(&a1),
+        client.is_registered(&a2),
+        client.is_registered(&a3),
+    );
+    assert_eq!(
+        (one.unwrap(), two.unwrap(), three.unwrap()),
+        (Some(false), Some(false), Some(false))
+    );
+    assert_eq!(sb.count(Skyhigh, "GET", "provisionedAccounts").await, 1);
+    // The next run's client lists again.
+    let next = sb.client(Skyhigh, secret(Skyhigh));
+    assert_eq!(next.is_registered(&a1).await.unwrap(), Some(false));
+    assert_eq!(sb.count(Skyhigh, "GET", "provisionedAccounts").await, 2);
+}

@@ -98,3 +98,25 @@ async fn created_connector(sb: &Sandbox) -> serde_json::Value {
         .find(|r| r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/connector"))
         .unwrap()
 }
+
+#[tokio::test]
+async fn is_registered_lists_once_per_client() {
+    let sb = Sandbox::start(json!({})).await;
+    sb.client(Stellarcyber, secret(Stellarcyber))
+        .register(&account(1))
+        .await
+        .unwrap();
+    let listings = sb
+        .count(Stellarcyber, "GET", "/connect/api/v1/connector")
+        .await;
+
+    let client = sb.client(Stellarcyber, secret(Stellarcyber));
+    let (a1, a2) = (account(1), account(2));
+    let (one, two) = tokio::join!(client.is_registered(&a1), client.is_registered(&a2));
+    assert_eq!((one.unwrap(), two.unwrap()), (Some(true), Some(false)));
+    assert_eq!(
+        sb.count(Stellarcyber, "GET", "/connect/api/v1/connector")
+            .await,
+        listings + 1
+    );
+}
