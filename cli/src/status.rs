@@ -1,5 +1,6 @@
 //! `vendorlink status`: accounts x vendors from the ledger.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
@@ -53,17 +54,30 @@ pub fn render(entries: &[LedgerEntry], now: SystemTime, json: bool) -> String {
             ]
         })
         .collect();
-    table::render(
-        &[
-            "ACCOUNT",
-            "VENDOR",
-            "STATE",
-            "ROLE ARN",
-            "VENDOR REF",
-            "AGE",
-            "LAST ERROR",
-        ],
-        &rows,
+    let mut states: BTreeMap<String, usize> = BTreeMap::new();
+    for e in entries {
+        *states.entry(e.state.to_string()).or_default() += 1;
+    }
+    let accounts: BTreeSet<&AccountId> = entries.iter().map(|e| &e.account).collect();
+    let counts: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}{}, {}: {}\n",
+        table::render(
+            &[
+                "ACCOUNT",
+                "VENDOR",
+                "STATE",
+                "ROLE ARN",
+                "VENDOR REF",
+                "AGE",
+                "LAST ERROR",
+            ],
+            &rows,
+        ),
+        plural(accounts.len(), "account"),
+        plural(entries.len(), "registration"),
+        counts.join(", ")
     )
 }
 
@@ -138,6 +152,7 @@ ACCOUNT       VENDOR      STATE   ROLE ARN                                   VEN
 ------------  ----------  ------  -----------------------------------------  ----------  ---  ----------------------
 222222222222  skyhigh     active  arn:aws:iam::222222222222:role/skyhigh     ref-1       30s
 222222222222  cloudcraft  failed  arn:aws:iam::222222222222:role/cloudcraft  -           2h   Fatal.Vendor: HTTP 400
+1 account, 2 registrations: 1 active, 1 failed
 "
         );
     }
