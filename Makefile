@@ -41,14 +41,19 @@ fmt-check:
 	cargo fmt --all -- --check
 
 clippy:
-	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-## rust-test: every Rust test; the AWS ones against a private moto server. The
-## CLI's tests create many accounts and need no AWS managed policies, whose
-## loading costs the emulator about a second per account: they get their own.
+## rust-test: every Rust test. A plain `cargo test` runs the unit tests (the
+## tasks against in-memory fakes) and needs no emulator; the features add the
+## suites that need the local stack: `sandbox` (vendor clients against the
+## Python vendor sandboxes) and `emulator` (AWS tests against a private moto
+## server). The CLI's tests create many accounts and need no AWS managed
+## policies, whose loading costs the emulator about a second per account:
+## they get their own server.
+EMULATOR_FEATURES := --features vendorlink-shared/emulator,vendorlink-shared/sandbox
 rust-test: venv
-	local/with-moto cargo test --workspace --locked --exclude vendorlink-cli
-	MOTO_IAM_LOAD_MANAGED_POLICIES=false local/with-moto cargo test --locked -p vendorlink-cli
+	local/with-moto cargo test --workspace --locked --exclude vendorlink-cli $(EMULATOR_FEATURES)
+	MOTO_IAM_LOAD_MANAGED_POLICIES=false local/with-moto cargo test --locked -p vendorlink-cli --features emulator
 
 ## sandbox-test: the vendor sandboxes against their documented contracts
 sandbox-test:

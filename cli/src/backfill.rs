@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use serde::Serialize;
-use vendorlink::ledger::{Ledger, LedgerState};
-use vendorlink::org::Organization;
-use vendorlink::{AccountId, ParentId, Result, VendorName};
+use vendorlink_shared::ledger::{Ledger, LedgerState};
+use vendorlink_shared::org::Organization;
+use vendorlink_shared::tasks::DirectRequest;
+use vendorlink_shared::{AccountId, Error, ParentId, Result, VendorName};
 
 use crate::deployment::Deployment;
 use crate::table;
@@ -173,20 +174,15 @@ fn execution_name(account: &AccountId, vendors: &[VendorName], attempts: u32) ->
     format!("backfill-{account}-{}", &id[..12])
 }
 
+/// The pace that keeps every vendor with a documented rate limit inside it
+/// (see `RateLimit::onboardings_per_minute`); 0 (no pacing) when none has one.
 fn default_per_minute(vendors: &[VendorName]) -> u32 {
-    // Cloudcraft allows 20 requests a minute per API key (a sliding window).
-    // An onboarding makes two (the account list, the POST); the role
-    // parameters are read once per warm function process. Starts N a minute
-    // apart put N + 1 starts in some 60-second windows, as executions make
-    // their requests at uneven offsets; 2 x (8 + 1) + 1 leaves room. Measured
-    // on the local stack, 9 a minute filled the window after five minutes
-    // and each 429 then brought its retry's two requests, so that a quarter
-    // of Cloudcraft's answers were 429s (all waited out).
-    if vendors.contains(&VendorName::Cloudcraft) {
-        8
-    } else {
-        0
-    }
+    vendors
+        .iter()
+        .filter_map(|v| v.profile().rate_limit)
+        .map(|limit| limit.onboardings_per_minute())
+        .min()
+        .unwrap_or(0)
 }
 
 async fn start(
@@ -222,13 +218,16 @@ async fn start(
             });
             continue;
         }
-        let input =
-            serde_json::json!({"accountId": account.account_id, "vendors": account.vendors});
+        let input = serde_json::to_string(&DirectRequest::onboard(
+            account.account_id.clone(),
+            &account.vendors,
+        ))
+        .map_err(|e| Error::bad_input(format!("encoding the request: {e}")))?;
         let result = sfn
             .start_execution()
             .state_machine_arn(state_machine)
             .name(&account.execution_name)
-            .input(input.to_string())
+            .input(input)
             .send()
             .await;
         let outcome = match result {
@@ -236,11 +235,11 @@ async fn start(
                 running.push(out.execution_arn);
                 "started"
             }
-            Err(e) if vendorlink::aws::error_code(&e) == Some("ExecutionAlreadyExists") => {
+            Err(e) if vendorlink_shared::aws::error_code(&e) == Some("ExecutionAlreadyExists") => {
                 "already_started"
             }
             Err(e) => {
-                return Err(vendorlink::aws::aws_error(
+                return Err(vendorlink_shared::aws::aws_error(
                     &format!(
                         "starting {} for account {}",
                         account.execution_name, account.account_id
@@ -305,8 +304,10 @@ async fn execution_exists(
     );
     match sfn.describe_execution().execution_arn(&arn).send().await {
         Ok(_) => Ok(true),
-        Err(e) if vendorlink::aws::error_code(&e) == Some("ExecutionDoesNotExist") => Ok(false),
-        Err(e) => Err(vendorlink::aws::aws_error(
+        Err(e) if vendorlink_shared::aws::error_code(&e) == Some("ExecutionDoesNotExist") => {
+            Ok(false)
+        }
+        Err(e) => Err(vendorlink_shared::aws::aws_error(
             &format!("looking up execution {name}"),
             e,
         )),
@@ -321,7 +322,7 @@ async fn still_running(sfn: &aws_sdk_sfn::Client, arns: Vec<String>) -> Result<V
             .execution_arn(&arn)
             .send()
             .await
-            .map_err(|e| vendorlink::aws::aws_error("reading an execution's status", e))?;
+            .map_err(|e| vendorlink_shared::aws::aws_error("reading an execution's status", e))?;
         if out.status.as_str() == "RUNNING" {
             running.push(arn);
         }

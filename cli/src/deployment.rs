@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use aws_config::SdkConfig;
-use vendorlink::config::Config;
-use vendorlink::{Error, Result};
+use vendorlink_shared::config::Config;
+use vendorlink_shared::{Error, Result};
 
 pub struct Deployment {
     pub state_machine_arn: Option<String>,
@@ -43,7 +43,7 @@ impl Deployment {
                 .send()
                 .await
                 .map_err(|e| {
-                    vendorlink::aws::aws_error(&format!("reading stack {stack_name} (or pass --state-machine-arn and --ledger-table)"), e)
+                    vendorlink_shared::aws::aws_error(&format!("reading stack {stack_name} (or pass --state-machine-arn and --ledger-table)"), e)
                 })?;
             let stack = out
                 .stacks

@@ -12,7 +12,9 @@ mod table;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use vendorlink::{AccountId, ParentId, VendorName};
+use vendorlink_shared::tasks::reconcile::ReconcileMode;
+use vendorlink_shared::tasks::ReconcileOptions;
+use vendorlink_shared::{AccountId, ParentId, VendorName};
 
 #[derive(Parser)]
 #[command(
@@ -115,8 +117,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> vendorlink::Result<()> {
-    let sdk = vendorlink::aws::load_sdk_config().await;
+async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
+    let sdk = vendorlink_shared::aws::load_sdk_config().await;
     let deployment = deployment::Deployment::resolve(
         &sdk,
         &cli.stack_name,
@@ -146,7 +148,16 @@ async fn run(cli: Cli) -> vendorlink::Result<()> {
             backfill::run(&sdk, &deployment, &options, json).await
         }
         Command::Reconcile { account, repair } => {
-            reconcile::run(&sdk, &deployment, account.as_ref(), repair, json).await
+            let options = ReconcileOptions {
+                account,
+                mode: if repair {
+                    ReconcileMode::Repair
+                } else {
+                    ReconcileMode::Report
+                },
+                notify: false,
+            };
+            reconcile::run(&sdk, &deployment, &options, json).await
         }
         Command::Redrive { account, vendors } => {
             start::redrive(&sdk, &deployment, &account, &vendors, json).await

@@ -3,8 +3,8 @@
 //! vendor no longer lists.
 
 use aws_config::SdkConfig;
-use vendorlink::steps::{self, Context, DriftReport};
-use vendorlink::{AccountId, Result};
+use vendorlink_shared::tasks::{self, Context, DriftReport, ReconcileOptions};
+use vendorlink_shared::Result;
 
 use crate::deployment::Deployment;
 use crate::table;
@@ -12,12 +12,11 @@ use crate::table;
 pub async fn run(
     sdk: &SdkConfig,
     deployment: &Deployment,
-    account: Option<&AccountId>,
-    repair: bool,
+    options: &ReconcileOptions,
     json: bool,
 ) -> Result<()> {
     let ctx = Context::new(deployment.config.clone(), sdk.clone())?;
-    let reports = steps::reconcile_all(&ctx, account, repair, false).await?;
+    let reports = tasks::reconcile_all(&ctx, options).await?;
     print!("{}", render(&reports, json));
     Ok(())
 }
@@ -88,8 +87,8 @@ pub fn render(reports: &[DriftReport], json: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vendorlink::trust_role::Drift;
-    use vendorlink::VendorName;
+    use vendorlink_shared::member_iam::Drift;
+    use vendorlink_shared::VendorName;
 
     fn report(
         vendor: VendorName,

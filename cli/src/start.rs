@@ -5,7 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use serde_json::{json, Value};
-use vendorlink::{AccountId, Result, VendorName};
+use vendorlink_shared::tasks::DirectRequest;
+use vendorlink_shared::{AccountId, Error, Result, VendorName};
 
 use crate::deployment::Deployment;
 
@@ -16,10 +17,7 @@ pub async fn redrive(
     vendors: &[VendorName],
     json_out: bool,
 ) -> Result<()> {
-    let mut input = json!({"accountId": account, "action": "onboard"});
-    if !vendors.is_empty() {
-        input["vendors"] = json!(vendors);
-    }
+    let input = DirectRequest::onboard(account.clone(), vendors);
     start(
         sdk,
         deployment,
@@ -38,10 +36,7 @@ pub async fn offboard(
     keep_roles: bool,
     json_out: bool,
 ) -> Result<()> {
-    let mut input = json!({"accountId": account, "action": "offboard", "keepRoles": keep_roles});
-    if !vendors.is_empty() {
-        input["vendors"] = json!(vendors);
-    }
+    let input = DirectRequest::offboard(account.clone(), vendors, keep_roles);
     start(
         sdk,
         deployment,
@@ -56,9 +51,11 @@ async fn start(
     sdk: &SdkConfig,
     deployment: &Deployment,
     prefix: &str,
-    input: Value,
+    input: DirectRequest,
     json_out: bool,
 ) -> Result<()> {
+    let input = serde_json::to_string(&input)
+        .map_err(|e| Error::bad_input(format!("encoding the request: {e}")))?;
     // Milliseconds: two redrives of one account in the same second are two runs.
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -70,14 +67,14 @@ async fn start(
         .start_execution()
         .state_machine_arn(deployment.state_machine()?)
         .name(&name)
-        .input(input.to_string())
+        .input(&input)
         .send()
         .await
-        .map_err(|e| vendorlink::aws::aws_error(&format!("starting execution {name}"), e))?;
+        .map_err(|e| vendorlink_shared::aws::aws_error(&format!("starting execution {name}"), e))?;
     if json_out {
         println!(
             "{}",
-            json!({"execution": name, "execution_arn": out.execution_arn, "input": input})
+            json!({"execution": name, "execution_arn": out.execution_arn, "input": serde_json::from_str::<Value>(&input).unwrap_or_default()})
         );
     } else {
         println!("started {name}\n  {}", out.execution_arn);

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
-use vendorlink::ledger::{Ledger, LedgerEntry};
-use vendorlink::{AccountId, Result, VendorName};
+use vendorlink_shared::ledger::{Ledger, LedgerEntry};
+use vendorlink_shared::{AccountId, Result, VendorName};
 
 use crate::deployment::Deployment;
 use crate::table;
@@ -100,7 +100,7 @@ fn age(updated_at: &str, now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vendorlink::ledger::LedgerState;
+    use vendorlink_shared::ledger::LedgerState;
 
     fn entry(
         vendor: VendorName,

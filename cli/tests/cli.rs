@@ -7,8 +7,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::SdkConfig;
 use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 use serde_json::{json, Value};
-use vendorlink::ledger::{Ledger, Transition};
-use vendorlink::{AccountId, VendorName};
+use vendorlink_shared::ledger::{Ledger, Transition};
+use vendorlink_shared::{AccountId, VendorName};
 
 struct Org {
     sdk: SdkConfig,
@@ -26,7 +26,8 @@ async fn org_with_accounts(n: usize) -> Org {
         "run under local/with-moto (got `{endpoint}`)"
     );
     let base =
-        vendorlink::aws::load_sdk_config_with(RetryConfig::standard().with_max_attempts(1)).await;
+        vendorlink_shared::aws::load_sdk_config_with(RetryConfig::standard().with_max_attempts(1))
+            .await;
     let management =
         (uuid::Uuid::new_v4().as_u128() % 900_000_000_000 + 100_000_000_000).to_string();
     let creds = aws_sdk_sts::Client::new(&base)

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result, Step};
 use crate::ids::{AccountId, ParentId};
-use crate::vendor::VendorName;
+use crate::vendor_name::VendorName;
 
 /// The configuration every function and the CLI share (DESIGN.md,
 /// "Configuration").

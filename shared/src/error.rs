@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::AccountId;
-use crate::vendor::VendorName;
+use crate::vendor_name::VendorName;
 
 /// What went wrong, as far as a caller deciding to retry is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

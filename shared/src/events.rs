@@ -12,9 +12,10 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::contract::{DirectAction, DirectRequest};
 use crate::error::{Error, Result, Step};
 use crate::ids::AccountId;
-use crate::vendor::VendorName;
+use crate::vendor_name::VendorName;
 
 /// The account an event is about, with what the event tells of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,19 +52,6 @@ pub enum Decision {
     },
 }
 
-/// A direct request, as backfill and redrive send it.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DirectInput {
-    account_id: String,
-    #[serde(default)]
-    action: Option<String>,
-    #[serde(default)]
-    vendors: Option<Vec<String>>,
-    #[serde(default)]
-    keep_roles: bool,
-}
-
 /// Parses any accepted input into a [`Decision`].
 pub fn decide(input: &Value) -> Result<Decision> {
     decide_inner(input).map_err(|e| e.in_step(Step::ResolveAccount))
@@ -89,36 +77,22 @@ fn decide_inner(input: &Value) -> Result<Decision> {
 }
 
 fn decide_direct(input: &Value) -> Result<Decision> {
-    let direct: DirectInput = serde_json::from_value(input.clone())
-        .map_err(|e| Error::bad_input(format!("direct request: {e}")))?;
-    let account_id = parse_account(&direct.account_id, "accountId")?;
-    let vendors = direct
-        .vendors
-        .map(|names| {
-            names
-                .iter()
-                .map(|n| {
-                    n.parse::<VendorName>()
-                        .map_err(|e| Error::bad_input(format!("vendors: {e}")))
-                })
-                .collect::<Result<Vec<_>>>()
-        })
-        .transpose()?;
+    let direct: DirectRequest = serde_path_to_error::deserialize(input).map_err(|e| {
+        let path = e.path().to_string();
+        Error::bad_input(format!("direct request: {path}: {}", e.into_inner()))
+    })?;
     let account = AccountRef {
-        account_id,
+        account_id: direct.account_id,
         account_name: None,
         organizational_unit: None,
         trigger: "direct".into(),
-        vendors,
+        vendors: direct.vendors,
         keep_roles: direct.keep_roles,
     };
-    match direct.action.as_deref() {
-        None | Some("onboard") => Ok(Decision::Onboard(account)),
-        Some("offboard") => Ok(Decision::Offboard(account)),
-        Some(other) => Err(Error::bad_input(format!(
-            "action: `{other}` is not an action (allowed: onboard, offboard)"
-        ))),
-    }
+    Ok(match direct.action {
+        DirectAction::Onboard => Decision::Onboard(account),
+        DirectAction::Offboard => Decision::Offboard(account),
+    })
 }
 
 fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {

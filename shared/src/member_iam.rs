@@ -13,7 +13,8 @@ use crate::aws::{aws_error, error_code};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::AccountId;
 use crate::policy::{decode_policy, equivalent, trust_policy};
-use crate::vendor::{InlinePolicy, RoleTemplate, TrustParameters, VendorName};
+use crate::policy::{InlinePolicy, RoleTemplate, TrustParameters};
+use crate::vendor_name::VendorName;
 
 /// Everything a vendor role must be.
 #[derive(Debug, Clone)]

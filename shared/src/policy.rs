@@ -1,10 +1,46 @@
 //! IAM policy documents: building the vendor trust policy, decoding what IAM
 //! returns, and comparing documents by meaning rather than by bytes.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::ids::AccountId;
 use crate::secret::Secret;
+
+/// An inline policy: its name in IAM and its document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InlinePolicy {
+    pub name: String,
+    pub document: Value,
+}
+
+/// The shape of a vendor's role, before the trust (principal, external ID)
+/// is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleTemplate {
+    pub name: String,
+    pub managed_policies: Vec<String>,
+    pub inline_policy: Option<InlinePolicy>,
+}
+
+/// Who may assume a vendor role: the vendor's AWS account, with an external
+/// ID condition when there is one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrustParameters {
+    pub principal: AccountId,
+    pub external_id: Option<Secret>,
+}
+
+/// The AWS managed policy most vendors' roles attach.
+pub const SECURITY_AUDIT: &str = "arn:aws:iam::aws:policy/SecurityAudit";
+
+/// A policy document allowing `actions` on every resource.
+pub fn allow_all_resources(actions: &[&str]) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]
+    })
+}
 
 /// The trust policy of a vendor role: only `sts:AssumeRole`, only from the
 /// vendor's account root, with `StringEquals` on `sts:ExternalId` whenever an

@@ -2,8 +2,8 @@
 //! the one event parser.
 
 use serde_json::{json, Value};
-use vendorlink::events::{decide, AccountRef, Decision};
-use vendorlink::VendorName;
+use vendorlink_shared::events::{decide, AccountRef, Decision};
+use vendorlink_shared::VendorName;
 
 fn sample(name: &str) -> Value {
     let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));

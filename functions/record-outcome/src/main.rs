@@ -1,16 +1,16 @@
 //! Lambda function for the `record-outcome` state machine task.
 
-use vendorlink::steps;
-use vendorlink::Step;
+use vendorlink_shared::tasks;
+use vendorlink_shared::Step;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    vendorlink_lambda::serve(
+    vendorlink_runtime::serve(
         Step::RecordOutcome,
-        |ctx, input: steps::RunResults| async move {
-            steps::record_outcome(&ctx, input)
+        |ctx, input: tasks::RunResults| async move {
+            tasks::record_outcome(&ctx, input)
                 .await
-                .map(steps::Recorded::from)
+                .map(tasks::Recorded::from)
         },
     )
     .await

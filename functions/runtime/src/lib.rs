@@ -9,8 +9,8 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use vendorlink::steps::Context;
-use vendorlink::{Error, Step};
+use vendorlink_shared::Context;
+use vendorlink_shared::{Error, Step};
 
 /// A step's error as the Lambda runtime reports it: the error type is the
 /// Step Functions error name (`Retryable.*`, `Fatal.*`), the message is the
@@ -50,7 +50,7 @@ where
     I: DeserializeOwned + Send + 'static,
     O: Serialize + Send + 'static,
     F: Fn(Arc<Context>, I) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = vendorlink::Result<O>> + Send + 'static,
+    Fut: Future<Output = vendorlink_shared::Result<O>> + Send + 'static,
 {
     lambda_runtime::tracing::init_default_subscriber();
     let context = match Context::from_env().await {

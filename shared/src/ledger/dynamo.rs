@@ -1,230 +1,19 @@
-//! The ledger: one DynamoDB item per account and vendor, moved forward only
-//! by conditional writes, so duplicate events, concurrent executions and
-//! retries can never act twice.
+//! The ledger in DynamoDB: one conditional write per transition.
 
 use std::collections::HashMap;
-use std::fmt;
 
+use crate::aws::{aws_error, error_code};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ids::AccountId;
+use crate::vendor_name::VendorName;
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client as DynamoClient;
-use serde::{Deserialize, Serialize};
 
-use crate::aws::{aws_error, error_code};
-use crate::error::{Error, ErrorKind, Result};
-use crate::ids::AccountId;
-use crate::vendor::VendorName;
-
-/// Where an account stands with a vendor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LedgerState {
-    /// An execution has taken the account for this vendor.
-    Claimed,
-    /// The vendor's trust role exists and matches its spec.
-    RoleReady,
-    /// The vendor accepted the registration; it may still be processing.
-    Registered,
-    Active,
-    Failed,
-    Offboarded,
-}
-
-impl LedgerState {
-    pub const ALL: [LedgerState; 6] = [
-        LedgerState::Claimed,
-        LedgerState::RoleReady,
-        LedgerState::Registered,
-        LedgerState::Active,
-        LedgerState::Failed,
-        LedgerState::Offboarded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LedgerState::Claimed => "claimed",
-            LedgerState::RoleReady => "role_ready",
-            LedgerState::Registered => "registered",
-            LedgerState::Active => "active",
-            LedgerState::Failed => "failed",
-            LedgerState::Offboarded => "offboarded",
-        }
-    }
-
-    fn parse(s: &str) -> Option<LedgerState> {
-        LedgerState::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-}
-
-impl fmt::Display for LedgerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How `last_error` starts when an offboarding did not finish.
-pub const OFFBOARDING_FAILED: &str = "offboarding failed: ";
-
-/// One ledger item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LedgerEntry {
-    pub account: AccountId,
-    pub vendor: VendorName,
-    pub state: LedgerState,
-    pub role_arn: Option<String>,
-    pub vendor_ref: Option<String>,
-    /// How many times the account was claimed for this vendor.
-    pub attempts: u32,
-    pub last_error: Option<String>,
-    /// The execution that last moved the item.
-    pub execution: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl LedgerEntry {
-    /// An offboarding of this item failed and none finished since (an
-    /// onboarding that reaches `active` clears `last_error`).
-    pub fn offboarding_failed(&self) -> bool {
-        self.state != LedgerState::Offboarded
-            && self
-                .last_error
-                .as_deref()
-                .is_some_and(|e| e.starts_with(OFFBOARDING_FAILED))
-    }
-}
-
-/// A requested state change: the new state, which states it may come from,
-/// and the fields it records.
-#[derive(Debug, Clone, Default)]
-pub struct Transition {
-    to: Option<LedgerState>,
-    from: Vec<LedgerState>,
-    from_absent: bool,
-    /// Only allowed when the item's execution is this transition's.
-    only_same_execution: bool,
-    /// Also allowed, from a non-final state, when not updated since then.
-    stale_before: Option<String>,
-    count_attempt: bool,
-    role_arn: Option<String>,
-    vendor_ref: Option<String>,
-    last_error: Option<String>,
-    execution: Option<String>,
-}
-
-impl Transition {
-    /// Take the account for a vendor: allowed when there is no item yet, the
-    /// last run failed or offboarded it, or the holder has not moved it since
-    /// `stale_before` (an execution that died; RFC 3339, compared as text).
-    /// Counts an attempt. (A retried step of the holding execution is refused
-    /// and recognised by the caller, so retries are not counted as attempts.)
-    pub fn claim(execution: &str, stale_before: Option<&str>) -> Self {
-        Transition {
-            to: Some(LedgerState::Claimed),
-            from: vec![LedgerState::Failed, LedgerState::Offboarded],
-            from_absent: true,
-            stale_before: stale_before.map(str::to_owned),
-            count_attempt: true,
-            execution: Some(execution.to_owned()),
-            ..Default::default()
-        }
-    }
-
-    pub fn role_ready(role_arn: &str) -> Self {
-        Transition {
-            to: Some(LedgerState::RoleReady),
-            from: vec![LedgerState::Claimed, LedgerState::RoleReady],
-            role_arn: Some(role_arn.to_owned()),
-            ..Default::default()
-        }
-    }
-
-    pub fn registered(vendor_ref: &str) -> Self {
-        Transition {
-            to: Some(LedgerState::Registered),
-            from: vec![LedgerState::RoleReady, LedgerState::Registered],
-            vendor_ref: Some(vendor_ref.to_owned()),
-            ..Default::default()
-        }
-    }
-
-    pub fn active() -> Self {
-        Transition {
-            to: Some(LedgerState::Active),
-            from: vec![LedgerState::Registered, LedgerState::Active],
-            ..Default::default()
-        }
-    }
-
-    /// Also record the role's ARN (a repaired role).
-    pub fn with_role(mut self, role_arn: &str) -> Self {
-        self.role_arn = Some(role_arn.to_owned());
-        self
-    }
-
-    /// Also record the vendor's reference (a new registration).
-    pub fn with_reference(mut self, reference: &str) -> Self {
-        self.vendor_ref = Some(reference.to_owned());
-        self
-    }
-
-    /// Record a failure, from any state but offboarded, by the execution
-    /// that holds the item (another execution's failure must not overwrite a
-    /// run still in progress).
-    pub fn failed(error: &str, execution: &str) -> Self {
-        Transition {
-            only_same_execution: true,
-            execution: Some(execution.to_owned()),
-            to: Some(LedgerState::Failed),
-            from: vec![
-                LedgerState::Claimed,
-                LedgerState::RoleReady,
-                LedgerState::Registered,
-                LedgerState::Active,
-                LedgerState::Failed,
-            ],
-            last_error: Some(error.to_owned()),
-            ..Default::default()
-        }
-    }
-
-    pub fn offboarded() -> Self {
-        Transition {
-            to: Some(LedgerState::Offboarded),
-            from: LedgerState::ALL.to_vec(),
-            from_absent: true,
-            ..Default::default()
-        }
-    }
-
-    /// Offboarded, with a note for people (a manual step still to do).
-    pub fn offboarded_with_note(note: &str) -> Self {
-        Transition {
-            last_error: Some(note.to_owned()),
-            ..Transition::offboarded()
-        }
-    }
-
-    /// Also record which execution made the change.
-    pub fn by(mut self, execution: &str) -> Self {
-        self.execution = Some(execution.to_owned());
-        self
-    }
-}
-
-/// Whether a transition was applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransitionOutcome {
-    Applied(LedgerEntry),
-    /// The item was in a state the transition may not come from (another
-    /// execution holds it, or it is already done); here is what it holds.
-    Refused {
-        current: Option<LedgerEntry>,
-    },
-}
+use super::{LedgerEntry, LedgerState, Transition, TransitionOutcome, OFFBOARDING_FAILED};
 
 #[derive(Clone)]
 pub struct Ledger {
@@ -553,7 +342,7 @@ fn entry_from_item(item: &HashMap<String, AttributeValue>) -> Result<LedgerEntry
 }
 
 /// Now, as the ledger writes times.
-fn now() -> Result<String> {
+pub(crate) fn now() -> Result<String> {
     DateTime::from(std::time::SystemTime::now())
         .fmt(DateTimeFormat::DateTime)
         .map_err(|e| Error::config(format!("formatting the time: {e}")))

@@ -1,108 +1,179 @@
-//! The vendor clients: one module per vendor implementing [`Vendor`], and
-//! [`VendorClient`], which picks the right one for a vendor's secret.
+//! The vendors. Each is one folder, `src/vendors/<vendor>/`, holding all that
+//! is that vendor's: its [`VendorProfile`] (`PROFILE`: default role, public
+//! host, external-ID policy, rate limit), its secret type (`TypedSecret`)
+//! and its client (`Client`, an implementation of [`Vendor`]: only the
+//! vendor's API). What every client shares lives beside them: the HTTP layer
+//! ([`http`]: timeouts, error classification, masking of every credential),
+//! the secret's common fields ([`secret`]) and the trait ([`api`]).
+//!
+//! The registry (`src/registry.rs`) generates, from its one list,
+//! [`VendorSecret`], [`connect`] and [`VendorName::profile`].
 
-pub mod cloudcraft;
-pub mod datatheorem;
+pub mod api;
+pub mod base_url;
 pub mod http;
-pub mod risken;
-pub mod skyhigh;
-pub mod stellarcyber;
+pub mod profile;
+pub mod secret;
 
-use crate::error::{Error, Result};
-use crate::secret::{BaseUrl, VendorSecret};
-use crate::vendor::{
-    AccountToRegister, Deregistration, Registration, RegistrationStatus, TrustParameters, Vendor,
-    VendorName,
-};
+use std::sync::Arc;
 
-pub use http::VendorHttp;
+use crate::error::{Error, Result, ResultExt};
+use crate::ids::AccountId;
+use crate::policy::RoleTemplate;
+use crate::secret::Secret;
+use crate::vendor_name::VendorName;
 
-/// Any vendor's client.
-pub enum VendorClient {
-    Datatheorem(datatheorem::DataTheorem),
-    Skyhigh(skyhigh::Skyhigh),
-    Cloudcraft(cloudcraft::Cloudcraft),
-    Risken(risken::Risken),
-    Stellarcyber(stellarcyber::StellarCyber),
-}
+pub use api::{AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor};
+pub use base_url::BaseUrl;
+pub use http::{VendorEndpoint, VendorHttp};
+pub use profile::{ExternalIdSource, RateLimit, VendorProfile};
+pub use secret::{CommonFields, SecretFields};
 
-impl VendorClient {
-    /// The client for a vendor's secret, at its `base_url` or the vendor's
-    /// public host.
-    pub fn new(http: VendorHttp, secret: VendorSecret) -> Result<VendorClient> {
-        let vendor = secret.vendor();
-        let base = |default: Option<&'static str>| -> Result<BaseUrl> {
-            match (&secret.common().base_url, default) {
-                (Some(url), _) => Ok(url.clone()),
-                (None, Some(public)) => Ok(BaseUrl::from_static(public)),
-                (None, None) => Err(Error::config(format!(
-                    "{vendor}: the secret needs a base_url"
-                ))
-                .for_vendor(vendor)),
+macro_rules! define_vendors {
+    ($($variant:ident => $module:ident,)+) => {
+        $(pub mod $module;)+
+
+        /// One vendor's secret, parsed and validated.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum VendorSecret {
+            $($variant($module::TypedSecret),)+
+        }
+
+        impl VendorSecret {
+            fn parse_typed(vendor: VendorName, secret_name: &str, json: &str) -> Result<VendorSecret> {
+                Ok(match vendor {
+                    $(VendorName::$variant => {
+                        VendorSecret::$variant(secret::parse_typed(secret_name, json)?)
+                    })+
+                })
             }
-        };
-        Ok(match secret.clone() {
-            VendorSecret::Datatheorem(s) => VendorClient::Datatheorem(
-                datatheorem::DataTheorem::new(http, base(Some(datatheorem::DEFAULT_BASE_URL))?, s),
-            ),
-            VendorSecret::Skyhigh(s) => VendorClient::Skyhigh(skyhigh::Skyhigh::new(
-                http,
-                base(Some(skyhigh::DEFAULT_BASE_URL))?,
-                s,
-            )),
-            VendorSecret::Cloudcraft(s) => VendorClient::Cloudcraft(cloudcraft::Cloudcraft::new(
-                http,
-                base(Some(cloudcraft::DEFAULT_BASE_URL))?,
-                s,
-            )),
-            VendorSecret::Risken(s) => {
-                VendorClient::Risken(risken::Risken::new(http, base(None)?, s))
-            }
-            VendorSecret::Stellarcyber(s) => {
-                VendorClient::Stellarcyber(stellarcyber::StellarCyber::new(http, base(None)?, s))
-            }
-        })
-    }
-}
 
-macro_rules! each_vendor {
-    ($self:ident, $client:ident => $body:expr) => {
-        match $self {
-            VendorClient::Datatheorem($client) => $body,
-            VendorClient::Skyhigh($client) => $body,
-            VendorClient::Cloudcraft($client) => $body,
-            VendorClient::Risken($client) => $body,
-            VendorClient::Stellarcyber($client) => $body,
+            pub fn vendor(&self) -> VendorName {
+                match self {
+                    $(VendorSecret::$variant(_) => VendorName::$variant,)+
+                }
+            }
+
+            /// The vendor-independent view of the secret.
+            pub fn fields(&self) -> &dyn SecretFields {
+                match self {
+                    $(VendorSecret::$variant(s) => s,)+
+                }
+            }
+        }
+
+        /// The client for a vendor's secret, at its `base_url` or the
+        /// vendor's public host.
+        pub fn connect(http: &VendorHttp, secret: VendorSecret) -> Result<Arc<dyn Vendor>> {
+            let vendor = secret.vendor();
+            let endpoint = VendorEndpoint::new(
+                http.clone(),
+                vendor,
+                base_url(&secret)?,
+                secret.fields().credentials().into_iter().cloned().collect(),
+            );
+            Ok(match secret {
+                $(VendorSecret::$variant(s) => Arc::new($module::Client::new(endpoint, s)),)+
+            })
+        }
+
+        impl VendorName {
+            /// The vendor's static facts, from its folder.
+            pub fn profile(self) -> &'static VendorProfile {
+                match self {
+                    $(VendorName::$variant => &$module::PROFILE,)+
+                }
+            }
         }
     };
 }
 
-impl Vendor for VendorClient {
-    fn name(&self) -> VendorName {
-        each_vendor!(self, c => c.name())
+vendor_registry!(define_vendors);
+
+impl VendorSecret {
+    /// Parses and validates a secret's JSON. Errors name the secret and the
+    /// field but never echo a value.
+    pub fn parse(vendor: VendorName, secret_name: &str, json: &str) -> Result<VendorSecret> {
+        let secret = VendorSecret::parse_typed(vendor, secret_name, json)?;
+        secret::validate(vendor.profile(), secret.fields())
+            .map_err(|detail| Error::config(format!("secret `{secret_name}`: {detail}")))?;
+        Ok(secret)
     }
 
-    async fn trust_parameters(&self) -> Result<TrustParameters> {
-        each_vendor!(self, c => c.trust_parameters().await)
+    pub fn common(&self) -> &CommonFields {
+        self.fields().common()
     }
 
-    async fn register(&self, account: &AccountToRegister) -> Result<Registration> {
-        each_vendor!(self, c => c.register(account).await)
+    /// The external ID configured in the secret, if the vendor takes one there.
+    pub fn external_id(&self) -> Option<&Secret> {
+        self.fields().external_id()
     }
 
-    async fn status(
-        &self,
-        account: &AccountToRegister,
-        reference: &str,
-    ) -> Result<RegistrationStatus> {
-        each_vendor!(self, c => c.status(account, reference).await)
+    /// The vendor's AWS account, where the secret holds it.
+    pub fn principal(&self) -> Option<&AccountId> {
+        self.fields().principal()
     }
 
-    async fn deregister(&self, account: &AccountToRegister) -> Result<Deregistration> {
-        each_vendor!(self, c => c.deregister(account).await)
+    /// The vendor's role template with the secret's overrides applied.
+    pub fn role_template(&self) -> RoleTemplate {
+        secret::role_template(self.vendor().profile(), self.common())
+    }
+}
+
+impl VendorName {
+    /// The role vendorlink creates when the secret does not override it.
+    pub fn default_role(self) -> RoleTemplate {
+        (self.profile().default_role)()
+    }
+}
+
+/// The secret's `base_url`, or the vendor's public host.
+fn base_url(secret: &VendorSecret) -> Result<BaseUrl> {
+    let vendor = secret.vendor();
+    match (&secret.common().base_url, vendor.profile().default_base_url) {
+        (Some(url), _) => Ok(url.clone()),
+        (None, Some(public)) => Ok(BaseUrl::from_static(public)),
+        (None, None) => Err(Error::config(format!(
+            "{vendor}: the secret needs a base_url"
+        )))
+        .for_vendor(vendor),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_names_its_own_vendor_and_a_valid_default_role() {
+        for vendor in VendorName::ALL {
+            let profile = vendor.profile();
+            assert_eq!(profile.name, vendor);
+            let role = (profile.default_role)();
+            assert!(!role.name.is_empty() && role.name.len() <= 64, "{vendor}");
+            assert!(!role.managed_policies.is_empty(), "{vendor}");
+            assert!(profile.docs.starts_with("docs/vendors/"), "{vendor}");
+            if let Some(url) = profile.default_base_url {
+                assert!(BaseUrl::parse(url).is_ok(), "{vendor}: {url}");
+            }
+        }
     }
 
-    async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {
-        each_vendor!(self, c => c.is_registered(account).await)
+    #[test]
+    fn only_datatheorem_and_risken_get_generated_external_ids() {
+        let generated: Vec<_> = VendorName::ALL
+            .into_iter()
+            .filter(|v| v.profile().writes_back_secret())
+            .collect();
+        assert_eq!(generated, [VendorName::Datatheorem, VendorName::Risken]);
+    }
+
+    #[test]
+    fn only_cloudcraft_has_a_documented_rate_limit() {
+        let limited: Vec<_> = VendorName::ALL
+            .into_iter()
+            .filter(|v| v.profile().rate_limit.is_some())
+            .collect();
+        assert_eq!(limited, [VendorName::Cloudcraft]);
     }
 }

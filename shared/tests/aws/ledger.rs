@@ -1,5 +1,5 @@
-use vendorlink::ledger::{Ledger, LedgerState, Transition, TransitionOutcome};
-use vendorlink::{AccountId, VendorName};
+use vendorlink_shared::ledger::{Ledger, LedgerState, Transition, TransitionOutcome};
+use vendorlink_shared::{AccountId, VendorName};
 
 use crate::support::{fresh_account, random_account_id};
 
@@ -21,7 +21,7 @@ async fn apply(
     ledger.transition(account, vendor, t).await.unwrap()
 }
 
-fn applied(outcome: TransitionOutcome) -> vendorlink::ledger::LedgerEntry {
+fn applied(outcome: TransitionOutcome) -> vendorlink_shared::ledger::LedgerEntry {
     match outcome {
         TransitionOutcome::Applied(entry) => entry,
         other => panic!("expected the transition to apply, got {other:?}"),

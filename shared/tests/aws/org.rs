@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
-use vendorlink::org::Organization;
-use vendorlink::ParentId;
+use vendorlink_shared::org::Organization;
+use vendorlink_shared::ParentId;
 
 use crate::support::{create_account, fresh_org, random_account_id};
 

@@ -1,7 +1,8 @@
 use aws_sdk_secretsmanager::Client as SecretsManagerClient;
 use serde_json::{json, Value};
-use vendorlink::secret::{SecretStore, VendorSecret};
-use vendorlink::VendorName;
+use vendorlink_shared::secret_store::SecretStore;
+use vendorlink_shared::vendors::VendorSecret;
+use vendorlink_shared::VendorName;
 
 use crate::support::fresh_account;
 

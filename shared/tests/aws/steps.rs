@@ -5,10 +5,13 @@
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
-use vendorlink::config::Config;
-use vendorlink::ledger::LedgerState;
-use vendorlink::steps::{self, Action, Context, ItemStatus, Outcome, RunResults, VendorItem};
-use vendorlink::VendorName;
+use vendorlink_shared::config::Config;
+use vendorlink_shared::ledger::LedgerState;
+use vendorlink_shared::tasks::reconcile::ReconcileMode;
+use vendorlink_shared::tasks::{
+    self, Action, Context, ItemStatus, Outcome, ReconcileOptions, RunResults, VendorItem,
+};
+use vendorlink_shared::VendorName;
 
 use crate::sandbox::{secret, Sandbox};
 use crate::support::{fresh_org, TestOrg};
@@ -38,7 +41,10 @@ async fn context(t: &TestOrg, sb: &Sandbox, vendors: &str, extra: &[(&str, &str)
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
     let ctx = Context::new(config, t.sdk.clone()).unwrap();
-    ctx.ledger.ensure_table().await.unwrap();
+    vendorlink_shared::ledger::Ledger::new(aws_sdk_dynamodb::Client::new(&t.sdk), "ledger")
+        .ensure_table()
+        .await
+        .unwrap();
     ctx
 }
 
@@ -47,7 +53,7 @@ fn created(t: &TestOrg) -> Value {
 }
 
 async fn item_for(ctx: &Context, t: &TestOrg, vendor: VendorName, execution: &str) -> VendorItem {
-    let resolved = steps::resolve_account(ctx, &created(t)).await.unwrap();
+    let resolved = tasks::resolve_account(ctx, &created(t)).await.unwrap();
     let work = resolved
         .items
         .into_iter()
@@ -63,7 +69,7 @@ async fn resolve_lists_one_item_per_enabled_vendor_with_the_account_name() {
     let t = fresh_org().await;
     let sb = Sandbox::start(json!({})).await;
     let ctx = context(&t, &sb, "cloudcraft,risken", &[]).await;
-    let resolved = steps::resolve_account(&ctx, &created(&t)).await.unwrap();
+    let resolved = tasks::resolve_account(&ctx, &created(&t)).await.unwrap();
     assert_eq!(resolved.action, Action::Onboard);
     let vendors: Vec<_> = resolved.items.iter().map(|i| i.vendor).collect();
     assert_eq!(vendors, [VendorName::Cloudcraft, VendorName::Risken]);
@@ -81,10 +87,10 @@ async fn resolve_skips_excluded_accounts_and_rejects_strangers() {
         &[("EXCLUDE_ACCOUNTS", t.member.as_str())],
     )
     .await;
-    let resolved = steps::resolve_account(&ctx, &created(&t)).await.unwrap();
+    let resolved = tasks::resolve_account(&ctx, &created(&t)).await.unwrap();
     assert_eq!(resolved.action, Action::Skip);
     assert!(resolved.reason.unwrap().contains("EXCLUDE_ACCOUNTS"));
-    let err = steps::resolve_account(&ctx, &json!({"accountId": "123412341234"}))
+    let err = tasks::resolve_account(&ctx, &json!({"accountId": "123412341234"}))
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "Fatal.BadInput");
@@ -97,15 +103,15 @@ async fn a_vendor_goes_from_claim_to_active_and_the_ledger_follows() {
     let sb = Sandbox::start(json!({})).await;
     let ctx = context(&t, &sb, "skyhigh", &[]).await;
     let item = item_for(&ctx, &t, VendorName::Skyhigh, "exec-1").await;
-    let item = steps::ensure_trust_role(&ctx, item).await.unwrap();
+    let item = tasks::ensure_trust_role(&ctx, item).await.unwrap();
     assert_eq!(
         item.role_arn.as_deref(),
         Some(format!("arn:aws:iam::{}:role/SkyhighSecurityAudit", t.member).as_str())
     );
-    let mut item = steps::register_account(&ctx, item).await.unwrap();
+    let mut item = tasks::register_account(&ctx, item).await.unwrap();
     assert_eq!(item.status, ItemStatus::Pending);
     while item.status == ItemStatus::Pending {
-        item = steps::check_status(&ctx, item).await.unwrap();
+        item = tasks::check_status(&ctx, item).await.unwrap();
         assert!(item.polls < 10);
     }
     assert_eq!(item.outcome, Some(Outcome::Active));
@@ -119,7 +125,7 @@ async fn a_vendor_goes_from_claim_to_active_and_the_ledger_follows() {
 
     // A second execution finds it active and does nothing.
     let again = item_for(&ctx, &t, VendorName::Skyhigh, "exec-2").await;
-    let again = steps::ensure_trust_role(&ctx, again).await.unwrap();
+    let again = tasks::ensure_trust_role(&ctx, again).await.unwrap();
     assert_eq!(
         (again.status, again.outcome),
         (ItemStatus::Done, Some(Outcome::Active))
@@ -132,9 +138,9 @@ async fn a_concurrent_execution_is_skipped_not_doubled() {
     let sb = Sandbox::start(json!({})).await;
     let ctx = context(&t, &sb, "cloudcraft", &[]).await;
     let first = item_for(&ctx, &t, VendorName::Cloudcraft, "exec-1").await;
-    steps::ensure_trust_role(&ctx, first).await.unwrap();
+    tasks::ensure_trust_role(&ctx, first).await.unwrap();
     let second = item_for(&ctx, &t, VendorName::Cloudcraft, "exec-2").await;
-    let second = steps::ensure_trust_role(&ctx, second).await.unwrap();
+    let second = tasks::ensure_trust_role(&ctx, second).await.unwrap();
     assert_eq!(second.outcome, Some(Outcome::Skipped));
     assert!(second.detail.unwrap().contains("exec-1"));
 }
@@ -146,11 +152,11 @@ async fn offboarding_removes_the_registration_and_the_role_and_reports_manual_st
     let ctx = context(&t, &sb, "cloudcraft,datatheorem", &[]).await;
     for vendor in [VendorName::Cloudcraft, VendorName::Datatheorem] {
         let item = item_for(&ctx, &t, vendor, "exec-1").await;
-        let item = steps::ensure_trust_role(&ctx, item).await.unwrap();
-        let item = steps::register_account(&ctx, item).await.unwrap();
+        let item = tasks::ensure_trust_role(&ctx, item).await.unwrap();
+        let item = tasks::register_account(&ctx, item).await.unwrap();
         assert_eq!(item.outcome, Some(Outcome::Active));
     }
-    let resolved = steps::resolve_account(
+    let resolved = tasks::resolve_account(
         &ctx,
         &json!({"accountId": t.member.as_str(), "action": "offboard"}),
     )
@@ -163,7 +169,7 @@ async fn offboarding_removes_the_registration_and_the_role_and_reports_manual_st
             serde_json::from_value(json!({"action": work.action, "account": work.account,
             "vendor": work.vendor, "execution": "exec-off"}))
             .unwrap();
-        results.push(steps::deregister_account(&ctx, item).await.unwrap());
+        results.push(tasks::deregister_account(&ctx, item).await.unwrap());
     }
     let outcomes: Vec<_> = results.iter().map(|r| (r.vendor, r.outcome)).collect();
     assert!(outcomes.contains(&(VendorName::Cloudcraft, Some(Outcome::Offboarded))));
@@ -189,9 +195,9 @@ async fn offboarding_removes_the_registration_and_the_role_and_reports_manual_st
         serde_json::from_value(json!({"action": "offboard", "account": resolved.account,
         "trigger": "direct", "results": results}))
         .unwrap();
-    let summary = steps::record_outcome(&ctx, run).await.unwrap();
+    let summary = tasks::record_outcome(&ctx, run).await.unwrap();
     assert_eq!(summary.failed, 0);
-    let tags = vendorlink::org::Organization::new(t.organizations.clone())
+    let tags = vendorlink_shared::org::Organization::new(t.organizations.clone())
         .tags(&t.member)
         .await
         .unwrap();
@@ -205,7 +211,7 @@ async fn record_outcome_marks_failures_in_the_ledger_and_counts_them() {
     let sb = Sandbox::start(json!({})).await;
     let ctx = context(&t, &sb, "risken", &[]).await;
     let item = item_for(&ctx, &t, VendorName::Risken, "exec-1").await;
-    steps::ensure_trust_role(&ctx, item).await.unwrap();
+    tasks::ensure_trust_role(&ctx, item).await.unwrap();
     let run: RunResults = serde_json::from_value(json!({
         "action": "onboard", "account": {"account_id": t.member.as_str(), "account_name": "member"},
         "trigger": "CreateAccountResult",
@@ -213,7 +219,7 @@ async fn record_outcome_marks_failures_in_the_ledger_and_counts_them() {
                      "vendor": "risken", "execution": "exec-1", "status": "done", "outcome": "failed",
                      "error": "Fatal.Vendor",
                      "detail": "{\"errorType\":\"Fatal.Vendor\",\"errorMessage\":\"risken said no\"}"}]})).unwrap();
-    let summary = steps::record_outcome(&ctx, run).await.unwrap();
+    let summary = tasks::record_outcome(&ctx, run).await.unwrap();
     assert_eq!(summary.failed, 1);
     assert_eq!(summary.vendors[0].detail.as_deref(), Some("risken said no"));
     let entry = ctx
@@ -241,10 +247,10 @@ async fn reconcile_finds_a_deleted_role_a_tampered_trust_and_a_lost_registration
         VendorName::Stellarcyber,
     ] {
         let item = item_for(&ctx, &t, vendor, "exec-1").await;
-        let item = steps::ensure_trust_role(&ctx, item).await.unwrap();
-        let mut item = steps::register_account(&ctx, item).await.unwrap();
+        let item = tasks::ensure_trust_role(&ctx, item).await.unwrap();
+        let mut item = tasks::register_account(&ctx, item).await.unwrap();
         while item.status == ItemStatus::Pending {
-            item = steps::check_status(&ctx, item).await.unwrap();
+            item = tasks::check_status(&ctx, item).await.unwrap();
         }
         assert_eq!(item.outcome, Some(Outcome::Active), "{vendor}");
     }
@@ -259,7 +265,8 @@ async fn reconcile_finds_a_deleted_role_a_tampered_trust_and_a_lost_registration
     // Drift: the Cloudcraft role deleted, RISKEN's trust opened to anyone,
     // the Stellar Cyber connector deleted at the vendor.
     let iam = crate::support::member_iam_client(&t).await;
-    let member = vendorlink::trust_role::MemberIam::from_client(iam.clone(), t.member.clone());
+    let member =
+        vendorlink_shared::member_iam::MemberIam::from_client(iam.clone(), t.member.clone());
     member
         .delete_role(VendorName::Cloudcraft, "cloudcraft")
         .await
@@ -273,15 +280,14 @@ async fn reconcile_finds_a_deleted_role_a_tampered_trust_and_a_lost_registration
         .await
         .unwrap();
     let stellar = sb.client(VendorName::Stellarcyber, secret(VendorName::Stellarcyber));
-    let account = vendorlink::vendor::AccountToRegister {
+    let account = vendorlink_shared::vendors::AccountToRegister {
         account_id: t.member.clone(),
         account_name: "member".into(),
         role_arn: format!("arn:aws:iam::{}:role/StellarCyberConnector", t.member),
     };
-    use vendorlink::vendor::Vendor as _;
     assert_eq!(
         stellar.deregister(&account).await.unwrap(),
-        vendorlink::vendor::Deregistration::Removed
+        vendorlink_shared::vendors::Deregistration::Removed
     );
 
     let found: HashMap<VendorName, _> = reconcile_all(&ctx, &t, false)
@@ -291,11 +297,11 @@ async fn reconcile_finds_a_deleted_role_a_tampered_trust_and_a_lost_registration
         .collect();
     assert_eq!(
         found[&VendorName::Cloudcraft].role,
-        [vendorlink::trust_role::Drift::RoleMissing]
+        [vendorlink_shared::member_iam::Drift::RoleMissing]
     );
     assert_eq!(
         found[&VendorName::Risken].role,
-        [vendorlink::trust_role::Drift::TrustPolicy]
+        [vendorlink_shared::member_iam::Drift::TrustPolicy]
     );
     assert_eq!(found[&VendorName::Stellarcyber].registered, Some(false));
     assert!(found.values().all(|r| !r.repaired));
@@ -318,10 +324,21 @@ async fn reconcile_all(
     ctx: &Context,
     t: &TestOrg,
     repair: bool,
-) -> Vec<vendorlink::steps::DriftReport> {
-    steps::reconcile_all(ctx, Some(&t.member), repair, false)
-        .await
-        .unwrap()
+) -> Vec<vendorlink_shared::tasks::DriftReport> {
+    tasks::reconcile_all(
+        ctx,
+        &ReconcileOptions {
+            account: Some(t.member.clone()),
+            mode: if repair {
+                ReconcileMode::Repair
+            } else {
+                ReconcileMode::Report
+            },
+            notify: false,
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// Moves the member into a new OU `Included` (or back to the root) and
@@ -401,14 +418,14 @@ async fn moving_into_an_included_ou_onboards_and_moving_out_offboards_when_asked
         &[("INCLUDE_OUS", &ou), ("OFFBOARD_ON_SCOPE_EXIT", "true")],
     )
     .await;
-    let resolved = steps::resolve_account(&ctx, &into).await.unwrap();
+    let resolved = tasks::resolve_account(&ctx, &into).await.unwrap();
     assert_eq!(resolved.action, Action::Onboard);
     let item = item_for_work(&resolved, "exec-move-in");
-    let item = steps::ensure_trust_role(&ctx, item).await.unwrap();
-    steps::register_account(&ctx, item).await.unwrap();
+    let item = tasks::ensure_trust_role(&ctx, item).await.unwrap();
+    tasks::register_account(&ctx, item).await.unwrap();
 
     let (out, _) = move_member(&t, false).await;
-    let resolved = steps::resolve_account(&ctx, &out).await.unwrap();
+    let resolved = tasks::resolve_account(&ctx, &out).await.unwrap();
     assert_eq!(resolved.action, Action::Offboard, "{resolved:?}");
     assert_eq!(resolved.items.len(), 1);
 }
@@ -419,13 +436,13 @@ async fn moving_out_is_only_reported_by_default() {
     let sb = Sandbox::start(json!({})).await;
     let (into, ou) = move_member(&t, true).await;
     let ctx = context(&t, &sb, "cloudcraft", &[("INCLUDE_OUS", &ou)]).await;
-    let resolved = steps::resolve_account(&ctx, &into).await.unwrap();
-    let item = steps::ensure_trust_role(&ctx, item_for_work(&resolved, "exec-1"))
+    let resolved = tasks::resolve_account(&ctx, &into).await.unwrap();
+    let item = tasks::ensure_trust_role(&ctx, item_for_work(&resolved, "exec-1"))
         .await
         .unwrap();
-    steps::register_account(&ctx, item).await.unwrap();
+    tasks::register_account(&ctx, item).await.unwrap();
     let (out, _) = move_member(&t, false).await;
-    let resolved = steps::resolve_account(&ctx, &out).await.unwrap();
+    let resolved = tasks::resolve_account(&ctx, &out).await.unwrap();
     assert_eq!(resolved.action, Action::Skip);
     let reason = resolved.reason.unwrap();
     assert!(
@@ -443,7 +460,7 @@ async fn moving_out_is_only_reported_by_default() {
     );
 }
 
-fn item_for_work(resolved: &vendorlink::steps::Resolved, execution: &str) -> VendorItem {
+fn item_for_work(resolved: &vendorlink_shared::tasks::Resolved, execution: &str) -> VendorItem {
     let work = &resolved.items[0];
     serde_json::from_value(json!({"action": work.action, "account": work.account,
         "vendor": work.vendor, "execution": execution}))

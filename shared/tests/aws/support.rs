@@ -4,7 +4,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::SdkConfig;
 use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_organizations::types::{CreateAccountState, OrganizationFeatureSet};
-use vendorlink::AccountId;
+use vendorlink_shared::AccountId;
 
 /// SDK configuration for the emulator, from the environment `with-moto` sets.
 pub async fn base_sdk() -> SdkConfig {
@@ -14,7 +14,7 @@ pub async fn base_sdk() -> SdkConfig {
         "AWS_ENDPOINT_URL must point at the local emulator; run these tests with `make test` \
          or `local/with-moto cargo test` (got `{endpoint}`)"
     );
-    vendorlink::aws::load_sdk_config_with(RetryConfig::standard().with_max_attempts(1)).await
+    vendorlink_shared::aws::load_sdk_config_with(RetryConfig::standard().with_max_attempts(1)).await
 }
 
 /// A random 12-digit account id.

@@ -5,11 +5,12 @@ use aws_sdk_iam::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_iam::Client as IamClient;
 use aws_smithy_mocks::{mock, mock_client};
 use serde_json::{json, Value};
-use vendorlink::policy::decode_policy;
-use vendorlink::secret::Secret;
-use vendorlink::trust_role::{Drift, MemberIam, RoleDeletion, RoleSpec};
-use vendorlink::vendor::{TrustParameters, VendorName};
-use vendorlink::AccountId;
+use vendorlink_shared::member_iam::{Drift, MemberIam, RoleDeletion, RoleSpec};
+use vendorlink_shared::policy::decode_policy;
+use vendorlink_shared::policy::TrustParameters;
+use vendorlink_shared::secret::Secret;
+use vendorlink_shared::AccountId;
+use vendorlink_shared::VendorName;
 
 use crate::support::{base_sdk, fresh_org, TestOrg};
 

@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::json;
-use vendorlink::vendor::{Deregistration, RegistrationStatus, Vendor};
-use vendorlink::VendorName::Cloudcraft;
+use vendorlink_shared::vendors::{Deregistration, RegistrationStatus};
+use vendorlink_shared::VendorName::Cloudcraft;
 
 use crate::support::{account, secret, Sandbox};
 
@@ -168,7 +168,9 @@ async fn a_malformed_answer_is_unavailable() {
 }
 
 /// Reads the trust parameters from a sandbox that injects `fault`.
-async fn trust_parameters_failing_with(fault: serde_json::Value) -> (Sandbox, vendorlink::Error) {
+async fn trust_parameters_failing_with(
+    fault: serde_json::Value,
+) -> (Sandbox, vendorlink_shared::Error) {
     let sb = Sandbox::start(json!({})).await;
     sb.fault(fault).await;
     let err = sb

@@ -1,6 +1,6 @@
 use serde_json::json;
-use vendorlink::vendor::{Deregistration, RegistrationStatus, Vendor};
-use vendorlink::VendorName::Datatheorem;
+use vendorlink_shared::vendors::{Deregistration, RegistrationStatus};
+use vendorlink_shared::VendorName::Datatheorem;
 
 use crate::support::{account, secret, Sandbox};
 

@@ -4,8 +4,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use vendorlink::vendor::Vendor;
-use vendorlink::VendorName;
+use vendorlink_shared::VendorName;
 
 use crate::support::{account, secret, Sandbox};
 

@@ -1,10 +1,13 @@
 use serde_json::json;
-use vendorlink::vendor::{Deregistration, RegistrationStatus, Vendor};
-use vendorlink::VendorName::Risken;
+use vendorlink_shared::vendors::{Deregistration, RegistrationStatus};
+use vendorlink_shared::VendorName::Risken;
 
 use crate::support::{account, risken_token, secret, Sandbox};
 
-async fn settle(client: &vendorlink::vendors::VendorClient, reference: &str) -> RegistrationStatus {
+async fn settle(
+    client: &dyn vendorlink_shared::vendors::Vendor,
+    reference: &str,
+) -> RegistrationStatus {
     for _ in 0..10 {
         let status = client.status(&account(1), reference).await.unwrap();
         if status != RegistrationStatus::Pending {
@@ -35,7 +38,7 @@ async fn registers_attaches_every_data_source_and_becomes_active() {
     );
     assert_eq!(attach["body"]["attach_data_source"]["status"], 2);
     assert_eq!(
-        settle(&client, &reg.reference).await,
+        settle(&*client, &reg.reference).await,
         RegistrationStatus::Active
     );
 }
@@ -60,7 +63,7 @@ async fn only_configured_data_sources_are_attached() {
     let reg = client.register(&account(1)).await.unwrap();
     assert_eq!(sb.count(Risken, "POST", "attach-datasource").await, 2);
     assert_eq!(
-        settle(&client, &reg.reference).await,
+        settle(&*client, &reg.reference).await,
         RegistrationStatus::Active
     );
 }
@@ -76,7 +79,7 @@ async fn a_data_source_error_fails_the_registration_with_its_detail() {
         "data_source": "aws:guard-duty", "status_detail": "GuardDuty is not enabled"}),
     )
     .await;
-    match settle(&client, &reg.reference).await {
+    match settle(&*client, &reg.reference).await {
         RegistrationStatus::Failed { reason } => {
             assert!(
                 reason.contains("aws:guard-duty: GuardDuty is not enabled"),

@@ -1,6 +1,6 @@
 use serde_json::json;
-use vendorlink::vendor::{Deregistration, RegistrationStatus, Vendor};
-use vendorlink::VendorName::Skyhigh;
+use vendorlink_shared::vendors::{Deregistration, RegistrationStatus};
+use vendorlink_shared::VendorName::Skyhigh;
 
 use crate::support::{account, secret, Sandbox};
 
@@ -44,7 +44,7 @@ async fn first_account_provisions_then_later_ones_are_added_and_status_settles()
 }
 
 async fn settle(
-    client: &vendorlink::vendors::VendorClient,
+    client: &dyn vendorlink_shared::vendors::Vendor,
     n: u8,
     reference: &str,
 ) -> RegistrationStatus {
@@ -62,7 +62,7 @@ async fn an_already_provisioned_role_is_not_sent_again() {
     let sb = Sandbox::start(json!({})).await;
     let client = sb.client(Skyhigh, secret(Skyhigh));
     let first = client.register(&account(1)).await.unwrap();
-    settle(&client, 1, &first.reference).await;
+    settle(&*client, 1, &first.reference).await;
     let again = client.register(&account(1)).await.unwrap();
     assert_eq!(again.status, RegistrationStatus::Active);
     assert_eq!(sb.count(Skyhigh, "POST", "provisionAccounts").await, 1);
@@ -80,7 +80,7 @@ async fn missing_permissions_are_reported_as_warnings() {
     .await;
     let client = sb.client(Skyhigh, secret(Skyhigh));
     let reg = client.register(&account(1)).await.unwrap();
-    match settle(&client, 1, &reg.reference).await {
+    match settle(&*client, 1, &reg.reference).await {
         RegistrationStatus::ActiveWithWarnings { warnings } => {
             let text = warnings.join(" ");
             assert!(
@@ -102,7 +102,7 @@ async fn a_failure_is_failed_with_skyhigh_s_message() {
     .await;
     let client = sb.client(Skyhigh, secret(Skyhigh));
     let reg = client.register(&account(1)).await.unwrap();
-    match settle(&client, 1, &reg.reference).await {
+    match settle(&*client, 1, &reg.reference).await {
         RegistrationStatus::Failed { reason } => {
             assert!(reason.contains("Failed Authentication"), "{reason}")
         }
@@ -115,13 +115,13 @@ async fn deregistration_is_followed_to_completion() {
     let sb = Sandbox::start(json!({})).await;
     let client = sb.client(Skyhigh, secret(Skyhigh));
     let reg = client.register(&account(1)).await.unwrap();
-    settle(&client, 1, &reg.reference).await;
+    settle(&*client, 1, &reg.reference).await;
     let Deregistration::Pending { reference } = client.deregister(&account(1)).await.unwrap()
     else {
         panic!("expected an async deletion")
     };
     assert_eq!(
-        settle(&client, 1, &reference).await,
+        settle(&*client, 1, &reference).await,
         RegistrationStatus::Active
     );
     assert_eq!(

@@ -1,6 +1,6 @@
 use serde_json::json;
-use vendorlink::vendor::{Deregistration, RegistrationStatus, Vendor};
-use vendorlink::VendorName::Stellarcyber;
+use vendorlink_shared::vendors::{Deregistration, RegistrationStatus};
+use vendorlink_shared::VendorName::Stellarcyber;
 
 use crate::support::{account, secret, Sandbox};
 

@@ -6,10 +6,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use vendorlink::secret::VendorSecret;
-use vendorlink::vendor::AccountToRegister;
-use vendorlink::vendors::{VendorClient, VendorHttp};
-use vendorlink::VendorName;
+use std::sync::Arc;
+use vendorlink_shared::vendors::AccountToRegister;
+use vendorlink_shared::vendors::VendorSecret;
+use vendorlink_shared::vendors::{self, Vendor, VendorHttp};
+use vendorlink_shared::VendorName;
 
 pub struct Sandbox {
     child: Child,
@@ -146,13 +147,13 @@ impl Sandbox {
     }
 
     /// A client for one vendor, configured as its secret would configure it.
-    pub fn client(&self, vendor: VendorName, mut secret: Value) -> VendorClient {
+    pub fn client(&self, vendor: VendorName, mut secret: Value) -> Arc<dyn Vendor> {
         secret["base_url"] = json!(self.base(vendor));
         let parsed = VendorSecret::parse(vendor, "test", &secret.to_string()).unwrap();
         let http = VendorHttp::with_timeouts(Duration::from_secs(2), Duration::from_secs(5))
             .unwrap()
             .with_backoff(Duration::from_millis(20));
-        VendorClient::new(http, parsed).unwrap()
+        vendors::connect(&http, parsed).unwrap()
     }
 }
 

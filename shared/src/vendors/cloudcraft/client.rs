@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use async_trait::async_trait;
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, RequestBuilder};
 use serde::Deserialize;
@@ -12,14 +13,15 @@ use serde_json::json;
 
 use crate::error::{ErrorKind, Result};
 use crate::ids::AccountId;
-use crate::secret::{BaseUrl, CloudcraftSecret, Secret};
-use crate::vendor::{
-    AccountToRegister, Deregistration, Registration, RegistrationStatus, TrustParameters, Vendor,
-    VendorName,
+use crate::secret::Secret;
+use super::secret::CloudcraftSecret;
+use crate::policy::TrustParameters;
+use crate::vendor_name::VendorName;
+use crate::vendors::api::{
+    AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
-use crate::vendors::http::{VendorCall, VendorHttp};
+use crate::vendors::http::{VendorCall, VendorEndpoint};
 
-pub const DEFAULT_BASE_URL: &str = "https://api.cloudcraft.co";
 const ACCOUNTS: &str = "/aws/account";
 const IAM_PARAMETERS: &str = "/aws/account/iamParameters";
 
@@ -45,8 +47,7 @@ struct CloudcraftAccount {
 }
 
 pub struct Cloudcraft {
-    http: VendorHttp,
-    base: BaseUrl,
+    api: VendorEndpoint,
     secret: CloudcraftSecret,
     /// The role ARNs Cloudcraft listed the first time `is_registered` asked:
     /// one `GET /aws/account` answers for every account, and a reconcile of
@@ -56,21 +57,20 @@ pub struct Cloudcraft {
 }
 
 impl Cloudcraft {
-    pub fn new(http: VendorHttp, base: BaseUrl, secret: CloudcraftSecret) -> Self {
+    pub fn new(api: VendorEndpoint, secret: CloudcraftSecret) -> Self {
         Cloudcraft {
-            http,
-            base,
+            api,
             secret,
             listed: tokio::sync::OnceCell::new(),
         }
     }
 
     fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
-        VendorCall::new(VendorName::Cloudcraft, doing, &[&self.secret.api_key])
+        self.api.call(doing)
     }
 
     fn authed(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http.request(method, &self.base.join(path)).header(
+        self.api.http.request(method, &self.api.base.join(path)).header(
             AUTHORIZATION,
             format!("Bearer {}", self.secret.api_key.expose()),
         )
@@ -79,6 +79,7 @@ impl Cloudcraft {
     async fn list(&self) -> Result<Vec<CloudcraftAccount>> {
         let call = self.call("listing AWS accounts");
         let response = self
+            .api
             .http
             .get(&call, || self.authed(Method::GET, ACCOUNTS))
             .await?;
@@ -95,6 +96,7 @@ impl Cloudcraft {
     }
 }
 
+#[async_trait]
 impl Vendor for Cloudcraft {
     fn name(&self) -> VendorName {
         VendorName::Cloudcraft
@@ -103,6 +105,7 @@ impl Vendor for Cloudcraft {
     async fn trust_parameters(&self) -> Result<TrustParameters> {
         let call = self.call("reading the IAM role parameters");
         let response = self
+            .api
             .http
             .get(&call, || self.authed(Method::GET, IAM_PARAMETERS))
             .await?;
@@ -130,7 +133,7 @@ impl Vendor for Cloudcraft {
             "roleArn": account.role_arn,
             "region": self.secret.region,
         }));
-        let response = match self.http.send(&call, request).await {
+        let response = match self.api.http.send(&call, request).await {
             Ok(response) => response,
             // Cloudcraft assumes the role at once to validate it; right after
             // the role is created IAM may not have propagated it yet.
@@ -166,7 +169,7 @@ impl Vendor for Cloudcraft {
         };
         let call = self.call("removing the AWS account");
         let request = self.authed(Method::DELETE, &format!("{ACCOUNTS}/{}", existing.id));
-        match self.http.send(&call, request).await {
+        match self.api.http.send(&call, request).await {
             Ok(_) => Ok(Deregistration::Removed),
             Err(err) if err.http_status() == Some(404) => Ok(Deregistration::NotFound),
             Err(err) => Err(err),

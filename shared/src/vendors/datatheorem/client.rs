@@ -3,35 +3,36 @@
 //! so registration is active on success, idempotency comes from the ledger,
 //! and offboarding is a manual step that is reported, never faked.
 
+use async_trait::async_trait;
 use reqwest::header::AUTHORIZATION;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::secret::{BaseUrl, DataTheoremSecret};
-use crate::vendor::{
-    AccountToRegister, Deregistration, Registration, RegistrationStatus, TrustParameters, Vendor,
-    VendorName,
+use super::secret::DataTheoremSecret;
+use crate::policy::TrustParameters;
+use crate::vendor_name::VendorName;
+use crate::vendors::api::{
+    AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
-use crate::vendors::http::{VendorCall, VendorHttp};
+use crate::vendors::http::VendorEndpoint;
 
-pub const DEFAULT_BASE_URL: &str = "https://api.securetheorem.com";
 const AUTHENTICATORS: &str = "/apis/api_security/results/v1beta1/cloud_authenticators";
 /// `cloud_authenticator_type` 3 is AWS (CloudAuthenticatorTypesEnum).
 const AWS_AUTHENTICATOR: u32 = 3;
 
 pub struct DataTheorem {
-    http: VendorHttp,
-    base: BaseUrl,
+    api: VendorEndpoint,
     secret: DataTheoremSecret,
 }
 
 impl DataTheorem {
-    pub fn new(http: VendorHttp, base: BaseUrl, secret: DataTheoremSecret) -> Self {
-        DataTheorem { http, base, secret }
+    pub fn new(api: VendorEndpoint, secret: DataTheoremSecret) -> Self {
+        DataTheorem { api, secret }
     }
 }
 
+#[async_trait]
 impl Vendor for DataTheorem {
     fn name(&self) -> VendorName {
         VendorName::Datatheorem
@@ -57,28 +58,20 @@ impl Vendor for DataTheorem {
             .as_ref()
             .map(|s| s.expose())
             .unwrap_or_default();
-        let mut secrets = vec![&self.secret.api_key];
-        if let Some(ext) = &trust.external_id {
-            secrets.push(ext);
-        }
-        let call = VendorCall::new(
-            VendorName::Datatheorem,
-            "creating the cloud authenticator",
-            &secrets,
-        );
+        let call = self.api.call("creating the cloud authenticator");
         let body = json!({
             "cloud_authenticator_type": AWS_AUTHENTICATOR,
             "aws_credential": {"role_arn": account.role_arn, "external_id": external_id},
         });
         let request = self
-            .http
-            .request(Method::POST, &self.base.join(AUTHENTICATORS))
+            .api
+            .request(Method::POST, AUTHENTICATORS)
             .header(
                 AUTHORIZATION,
                 format!("APIKey {}", self.secret.api_key.expose()),
             )
             .json(&body);
-        let response = self.http.send(&call, request).await?;
+        let response = self.api.http.send(&call, request).await?;
         // The response shape is not public: keep whatever id it carries. A
         // 2xx means the authenticator exists, even when its body cannot be
         // read; failing here would make the state machine create another.

@@ -4,6 +4,7 @@
 //! deployment-specific id (looked up by name in `list-datasource`) and
 //! scanned, and status is read back from the data sources.
 
+use async_trait::async_trait;
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
@@ -11,12 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::secret::{BaseUrl, RiskenSecret};
-use crate::vendor::{
-    AccountToRegister, Deregistration, Registration, RegistrationStatus, TrustParameters, Vendor,
-    VendorName,
+use super::secret::RiskenSecret;
+use crate::policy::TrustParameters;
+use crate::vendor_name::VendorName;
+use crate::vendors::api::{
+    AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
-use crate::vendors::http::{VendorCall, VendorHttp};
+use crate::vendors::http::{VendorCall, VendorEndpoint};
 
 const API: &str = "/api/v1/aws";
 /// RISKEN rejects AWS names longer than this.
@@ -76,27 +78,22 @@ struct DataSource {
 }
 
 pub struct Risken {
-    http: VendorHttp,
-    base: BaseUrl,
+    api: VendorEndpoint,
     secret: RiskenSecret,
 }
 
 impl Risken {
-    pub fn new(http: VendorHttp, base: BaseUrl, secret: RiskenSecret) -> Self {
-        Risken { http, base, secret }
+    pub fn new(api: VendorEndpoint, secret: RiskenSecret) -> Self {
+        Risken { api, secret }
     }
 
     fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
-        let mut secrets = vec![&self.secret.access_token];
-        if let Some(ext) = &self.secret.external_id {
-            secrets.push(ext);
-        }
-        VendorCall::new(VendorName::Risken, doing, &secrets)
+        self.api.call(doing)
     }
 
     fn authed(&self, method: Method, endpoint: &str) -> RequestBuilder {
-        self.http
-            .request(method, &self.base.join(&format!("{API}/{endpoint}/")))
+        self.api.http
+            .request(method, &self.api.base.join(&format!("{API}/{endpoint}/")))
             .header(
                 AUTHORIZATION,
                 format!("Bearer {}", self.secret.access_token.expose()),
@@ -111,6 +108,7 @@ impl Risken {
     ) -> Result<T> {
         let call = self.call(doing);
         let response = self
+            .api
             .http
             .get(&call, || self.authed(Method::GET, endpoint).query(query))
             .await?;
@@ -126,6 +124,7 @@ impl Risken {
     ) -> Result<T> {
         let call = self.call(doing);
         let response = self
+            .api
             .http
             .send(&call, self.authed(Method::POST, endpoint).json(&body))
             .await?;
@@ -196,6 +195,7 @@ impl Risken {
     }
 }
 
+#[async_trait]
 impl Vendor for Risken {
     fn name(&self) -> VendorName {
         VendorName::Risken

@@ -7,20 +7,22 @@
 
 use std::collections::HashSet;
 
+use async_trait::async_trait;
 use reqwest::{Method, RequestBuilder};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::Result;
 use crate::ids::AccountId;
-use crate::secret::{BaseUrl, Secret, SkyhighSecret};
-use crate::vendor::{
-    AccountToRegister, Deregistration, Registration, RegistrationStatus, TrustParameters, Vendor,
-    VendorName,
+use crate::secret::Secret;
+use super::secret::SkyhighSecret;
+use crate::policy::TrustParameters;
+use crate::vendor_name::VendorName;
+use crate::vendors::api::{
+    AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
-use crate::vendors::http::{VendorCall, VendorHttp};
+use crate::vendors::http::{VendorCall, VendorEndpoint};
 
-pub const DEFAULT_BASE_URL: &str = "https://www.myshn.net";
 const API: &str = "/shndlpapi/v1/aws";
 
 #[derive(Debug, Deserialize)]
@@ -54,8 +56,7 @@ enum Outcome {
 }
 
 pub struct Skyhigh {
-    http: VendorHttp,
-    base: BaseUrl,
+    api: VendorEndpoint,
     secret: SkyhighSecret,
     /// The provisioned roles, listed once for `is_registered` (one listing
     /// answers for every account of a reconcile run).
@@ -63,28 +64,28 @@ pub struct Skyhigh {
 }
 
 impl Skyhigh {
-    pub fn new(http: VendorHttp, base: BaseUrl, secret: SkyhighSecret) -> Self {
+    pub fn new(api: VendorEndpoint, secret: SkyhighSecret) -> Self {
         Skyhigh {
-            http,
-            base,
+            api,
             secret,
             listed: tokio::sync::OnceCell::new(),
         }
     }
 
     fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
-        VendorCall::new(VendorName::Skyhigh, doing, &[&self.secret.password])
+        self.api.call(doing)
     }
 
     fn authed(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http
-            .request(method, &self.base.join(&format!("{API}/{path}")))
+        self.api.http
+            .request(method, &self.api.base.join(&format!("{API}/{path}")))
             .basic_auth(&self.secret.username, Some(self.secret.password.expose()))
     }
 
     async fn provisioned_roles(&self) -> Result<Vec<String>> {
         let call = self.call("listing provisioned accounts");
         let response = self
+            .api
             .http
             .get(&call, || {
                 self.authed(Method::GET, "provisionedAccounts")
@@ -109,6 +110,7 @@ impl Skyhigh {
     }
 }
 
+#[async_trait]
 impl Vendor for Skyhigh {
     fn name(&self) -> VendorName {
         VendorName::Skyhigh
@@ -117,6 +119,7 @@ impl Vendor for Skyhigh {
     async fn trust_parameters(&self) -> Result<TrustParameters> {
         let call = self.call("reading the trust details");
         let response = self
+            .api
             .http
             .get(&call, || self.authed(Method::GET, "trustDetails"))
             .await?;
@@ -163,7 +166,7 @@ impl Vendor for Skyhigh {
                 self.authed(Method::PUT, "addAccounts").json(&body),
             )
         };
-        let response = self.http.send(&call, request).await?;
+        let response = self.api.http.send(&call, request).await?;
         let answer: Answer = call.json(response).await?;
         match interpret(&answer, &call)? {
             Outcome::Processing(id) => Ok(Registration {
@@ -184,6 +187,7 @@ impl Vendor for Skyhigh {
         let call = self.call("reading the provisioning status");
         let path = format!("provisionStatus/{reference}");
         let response = self
+            .api
             .http
             .get(&call, || self.authed(Method::GET, &path))
             .await?;
@@ -200,7 +204,7 @@ impl Vendor for Skyhigh {
             "awsAccounts": [self.account_entry(account, false)],
             "instanceName": self.secret.instance_name,
         }));
-        let response = self.http.send(&call, request).await?;
+        let response = self.api.http.send(&call, request).await?;
         let answer: Answer = call.json(response).await?;
         match interpret(&answer, &call)? {
             Outcome::Processing(reference) => Ok(Deregistration::Pending { reference }),

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, Response};
 use serde::Deserialize;
@@ -15,12 +16,14 @@ use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::secret::{BaseUrl, Secret, StellarCyberSecret};
-use crate::vendor::{
-    AccountToRegister, Deregistration, Registration, RegistrationStatus, TrustParameters, Vendor,
-    VendorName,
+use crate::secret::Secret;
+use super::secret::StellarCyberSecret;
+use crate::policy::TrustParameters;
+use crate::vendor_name::VendorName;
+use crate::vendors::api::{
+    AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
-use crate::vendors::http::{VendorCall, VendorHttp};
+use crate::vendors::http::{VendorCall, VendorEndpoint};
 
 const TOKEN: &str = "/connect/api/v1/access_token";
 const CONNECTORS: &str = "/connect/api/v1/connector";
@@ -50,8 +53,7 @@ struct AccessToken {
 }
 
 pub struct StellarCyber {
-    http: VendorHttp,
-    base: BaseUrl,
+    api: VendorEndpoint,
     secret: StellarCyberSecret,
     token: Mutex<Option<(Secret, Instant)>>,
     /// The connector names, listed once for `is_registered` (one listing
@@ -60,10 +62,9 @@ pub struct StellarCyber {
 }
 
 impl StellarCyber {
-    pub fn new(http: VendorHttp, base: BaseUrl, secret: StellarCyberSecret) -> Self {
+    pub fn new(api: VendorEndpoint, secret: StellarCyberSecret) -> Self {
         StellarCyber {
-            http,
-            base,
+            api,
             secret,
             token: Mutex::new(None),
             listed: tokio::sync::OnceCell::new(),
@@ -71,11 +72,7 @@ impl StellarCyber {
     }
 
     fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
-        let mut secrets = vec![&self.secret.api_key];
-        if let Some(ext) = &self.secret.external_id {
-            secrets.push(ext);
-        }
-        VendorCall::new(VendorName::Stellarcyber, doing, &secrets)
+        self.api.call(doing)
     }
 
     /// A JWT young enough to use, fetching a new one when needed.
@@ -88,12 +85,13 @@ impl StellarCyber {
         }
         let call = self.call("getting an access token");
         let request = self
+            .api
             .http
-            .request(Method::POST, &self.base.join(TOKEN))
+            .request(Method::POST, &self.api.base.join(TOKEN))
             .basic_auth(&self.secret.user_id, Some(self.secret.api_key.expose()))
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body("");
-        let response = self.http.send(&call, request).await?;
+        let response = self.api.http.send(&call, request).await?;
         let token: AccessToken = call.json(response).await?;
         *slot = Some((token.access_token.clone(), Instant::now()));
         Ok(token.access_token)
@@ -112,13 +110,13 @@ impl StellarCyber {
         loop {
             let token = self.token(refresh).await?;
             let with_token = || {
-                finish(self.http.request(method.clone(), url))
+                finish(self.api.http.request(method.clone(), url))
                     .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
             };
             let result = if method == Method::GET {
-                self.http.get(call, with_token).await
+                self.api.http.get(call, with_token).await
             } else {
-                self.http.send(call, with_token()).await
+                self.api.http.send(call, with_token()).await
             };
             match result {
                 Err(err) if err.http_status() == Some(401) && !refresh => refresh = true,
@@ -164,7 +162,7 @@ impl StellarCyber {
     async fn list(&self) -> Result<Value> {
         let call = self.call("listing connectors");
         let response = self
-            .api(&call, Method::GET, &self.base.join(CONNECTORS), |r| {
+            .api(&call, Method::GET, &self.api.base.join(CONNECTORS), |r| {
                 r.query(&[("cust_id", &self.secret.tenant_id)])
             })
             .await?;
@@ -179,6 +177,7 @@ impl StellarCyber {
     }
 }
 
+#[async_trait]
 impl Vendor for StellarCyber {
     fn name(&self) -> VendorName {
         VendorName::Stellarcyber
@@ -202,7 +201,7 @@ impl Vendor for StellarCyber {
         let body = self.render(account);
         let call = self.call("creating the connector");
         let response = self
-            .api(&call, Method::POST, &self.base.join(CONNECTORS), |r| {
+            .api(&call, Method::POST, &self.api.base.join(CONNECTORS), |r| {
                 r.json(&body)
             })
             .await?;
@@ -233,7 +232,7 @@ impl Vendor for StellarCyber {
             return Ok(Deregistration::NotFound);
         };
         let call = self.call("deleting the connector");
-        let url = self.base.join(&format!("{CONNECTORS}/{id}"));
+        let url = self.api.base.join(&format!("{CONNECTORS}/{id}"));
         match self.api(&call, Method::DELETE, &url, |r| r).await {
             Ok(_) => Ok(Deregistration::Removed),
             Err(err) if err.http_status() == Some(404) => Ok(Deregistration::NotFound),

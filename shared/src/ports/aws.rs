@@ -1,0 +1,186 @@
+//! The ports' implementations on AWS (and, for vendors, over HTTP).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+
+use crate::error::Result;
+use crate::ids::{AccountId, ParentId};
+use crate::ledger::{Ledger, LedgerEntry, Transition, TransitionOutcome};
+use crate::member_iam::{EnsuredRole, MemberIam, RoleDeletion, RoleSpec, RoleState};
+use crate::org::{AccountInfo, Organization};
+use crate::secret_store::SecretStore;
+use crate::vendor_name::VendorName;
+use crate::vendors::{self, Vendor, VendorHttp, VendorSecret};
+
+use super::{LedgerStore, MemberAccounts, Notifier, OrgDirectory, SecretSource, VendorConnector};
+
+#[async_trait]
+impl LedgerStore for Ledger {
+    async fn transition(
+        &self,
+        account: &AccountId,
+        vendor: VendorName,
+        transition: Transition,
+    ) -> Result<TransitionOutcome> {
+        Ledger::transition(self, account, vendor, transition).await
+    }
+
+    async fn offboarding_failed(
+        &self,
+        account: &AccountId,
+        vendor: VendorName,
+        error: &str,
+    ) -> Result<bool> {
+        Ledger::offboarding_failed(self, account, vendor, error).await
+    }
+
+    async fn get(&self, account: &AccountId, vendor: VendorName) -> Result<Option<LedgerEntry>> {
+        Ledger::get(self, account, vendor).await
+    }
+
+    async fn account_entries(&self, account: &AccountId) -> Result<Vec<LedgerEntry>> {
+        Ledger::account_entries(self, account).await
+    }
+
+    async fn all_entries(&self) -> Result<Vec<LedgerEntry>> {
+        Ledger::all_entries(self).await
+    }
+}
+
+#[async_trait]
+impl OrgDirectory for Organization {
+    async fn describe_account(&self, account: &AccountId) -> Result<AccountInfo> {
+        Organization::describe_account(self, account).await
+    }
+
+    async fn ancestors(&self, account: &AccountId) -> Result<Vec<ParentId>> {
+        Organization::ancestors(self, account).await
+    }
+
+    async fn tag_account(
+        &self,
+        account: &AccountId,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        Organization::tag_account(self, account, tags).await
+    }
+}
+
+#[async_trait]
+impl SecretSource for SecretStore {
+    async fn load(&self, vendor: VendorName) -> Result<VendorSecret> {
+        SecretStore::load(self, vendor).await
+    }
+
+    async fn load_with_external_id(&self, vendor: VendorName) -> Result<VendorSecret> {
+        SecretStore::load_with_external_id(self, vendor).await
+    }
+}
+
+/// Member accounts entered by assuming `MEMBER_ROLE_NAME` in each, with a
+/// session named for the vendor the work is for.
+pub struct AssumedMemberAccounts {
+    sdk: SdkConfig,
+    sts: aws_sdk_sts::Client,
+    member_role_name: String,
+}
+
+impl AssumedMemberAccounts {
+    pub fn new(sdk: &SdkConfig, member_role_name: impl Into<String>) -> Self {
+        AssumedMemberAccounts {
+            sdk: sdk.clone(),
+            sts: aws_sdk_sts::Client::new(sdk),
+            member_role_name: member_role_name.into(),
+        }
+    }
+
+    async fn enter(&self, account: &AccountId, vendor: VendorName) -> Result<MemberIam> {
+        MemberIam::assume(
+            &self.sdk,
+            &self.sts,
+            account,
+            &self.member_role_name,
+            &format!("vendorlink-{vendor}"),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl MemberAccounts for AssumedMemberAccounts {
+    async fn ensure_role(&self, account: &AccountId, spec: &RoleSpec) -> Result<EnsuredRole> {
+        self.enter(account, spec.vendor)
+            .await?
+            .ensure_role(spec)
+            .await
+    }
+
+    async fn inspect_role(&self, account: &AccountId, spec: &RoleSpec) -> Result<RoleState> {
+        self.enter(account, spec.vendor)
+            .await?
+            .inspect_role(spec)
+            .await
+    }
+
+    async fn delete_role(
+        &self,
+        account: &AccountId,
+        vendor: VendorName,
+        role_name: &str,
+    ) -> Result<RoleDeletion> {
+        self.enter(account, vendor)
+            .await?
+            .delete_role(vendor, role_name)
+            .await
+    }
+}
+
+/// Publishes on one SNS topic.
+pub struct SnsTopic {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsTopic {
+    pub fn new(sdk: &SdkConfig, topic_arn: impl Into<String>) -> Self {
+        SnsTopic {
+            client: aws_sdk_sns::Client::new(sdk),
+            topic_arn: topic_arn.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Notifier for SnsTopic {
+    async fn publish(&self, subject: &str, message: &str) -> Result<()> {
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(subject)
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| crate::aws::aws_error(&format!("publishing `{subject}`"), e))?;
+        Ok(())
+    }
+}
+
+/// Vendor clients over the one shared HTTP client.
+pub struct HttpVendors {
+    http: VendorHttp,
+}
+
+impl HttpVendors {
+    pub fn new(http: VendorHttp) -> Self {
+        HttpVendors { http }
+    }
+}
+
+impl VendorConnector for HttpVendors {
+    fn connect(&self, secret: VendorSecret) -> Result<Arc<dyn Vendor>> {
+        vendors::connect(&self.http, secret)
+    }
+}

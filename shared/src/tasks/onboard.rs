@@ -1,0 +1,193 @@
+//! Onboarding a vendor: ensure-trust-role (claim, then create or repair the
+//! role), register-account, and check-status while the vendor works.
+
+use std::time::Duration;
+
+use tracing::{info, instrument};
+
+use crate::contract::{Action, ItemStatus, Outcome, VendorItem};
+use crate::error::{Error, ErrorKind, Result, Step};
+use crate::ledger::{LedgerEntry, LedgerState, Transition, TransitionOutcome};
+use crate::vendors::RegistrationStatus;
+
+use super::{advance, in_scope, now_minus, Context, SecretRead};
+
+/// A claim not moved for this long belongs to an execution that died.
+/// (An execution polls a vendor for at most 60 checks of at most an hour
+/// each by configuration; in practice minutes. Two hours leaves room.)
+const STALE_CLAIM: Duration = Duration::from_secs(2 * 3600);
+
+/// Claims the account for the vendor in the ledger, then creates or repairs
+/// the vendor's trust role in it.
+#[instrument(skip_all, fields(step = "ensure-trust-role", account = %item.account.account_id, vendor = %item.vendor))]
+pub async fn ensure_trust_role(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
+    in_scope(&item, Step::EnsureTrustRole, ensure(ctx, item.clone())).await
+}
+
+async fn ensure(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
+    let account = item.account.account_id.clone();
+    let vendor = item.vendor;
+    let stale = now_minus(STALE_CLAIM);
+    match ctx
+        .ledger
+        .transition(
+            &account,
+            vendor,
+            Transition::claim(&item.execution, stale.as_deref()),
+        )
+        .await?
+    {
+        TransitionOutcome::Applied(_) => {}
+        // This execution holds it already: a retry of this step goes on.
+        TransitionOutcome::Refused {
+            current: Some(entry),
+        } if entry.execution.as_deref() == Some(item.execution.as_str())
+            && entry.state != LedgerState::Active => {}
+        TransitionOutcome::Refused { current } => return Ok(already(item, current)),
+    }
+    let (_, spec) = ctx
+        .vendor_and_role(vendor, SecretRead::EnsureExternalId)
+        .await?;
+    let ensured = ctx.members.ensure_role(&account, &spec).await?;
+    info!(role = %ensured.arn, repaired = ensured.repaired.len(), "trust role ready");
+    advance(ctx, &account, vendor, Transition::role_ready(&ensured.arn)).await?;
+    item.role_arn = Some(ensured.arn);
+    item.status = ItemStatus::Continue;
+    Ok(item)
+}
+
+/// The claim was refused: the account is already onboarded, or another
+/// execution is onboarding it right now. Either way this run does nothing.
+fn already(item: VendorItem, current: Option<LedgerEntry>) -> VendorItem {
+    match current {
+        Some(entry) if entry.state == LedgerState::Active => {
+            let mut item = item;
+            item.role_arn = entry.role_arn;
+            item.reference = entry.vendor_ref;
+            item.done(Outcome::Active, Some("already active (ledger)".into()))
+        }
+        Some(entry) => {
+            let holder = entry
+                .execution
+                .unwrap_or_else(|| "another execution".into());
+            item.done(
+                Outcome::Skipped,
+                Some(format!(
+                    "execution {holder} is onboarding this account ({})",
+                    entry.state
+                )),
+            )
+        }
+        None => item.done(
+            Outcome::Skipped,
+            Some("the ledger refused the claim".into()),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------- register-account
+
+/// Registers the account with the vendor (the vendor client looks it up first).
+#[instrument(skip_all, fields(step = "register-account", account = %item.account.account_id, vendor = %item.vendor))]
+pub async fn register_account(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
+    in_scope(&item, Step::RegisterAccount, register(ctx, item.clone())).await
+}
+
+async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
+    let account = item.account.account_id.clone();
+    let vendor = item.vendor;
+    if item.role_arn.is_none() {
+        return Err(Error::bad_input(
+            "register-account needs the role_arn from ensure-trust-role",
+        ));
+    }
+    let client = ctx.vendor(vendor).await?;
+    let registration = client.register(&item.registration(None)).await?;
+    advance(
+        ctx,
+        &account,
+        vendor,
+        Transition::registered(&registration.reference),
+    )
+    .await?;
+    info!(reference = %registration.reference, status = ?registration.status, "registered");
+    settle(ctx, item, registration.reference, registration.status).await
+}
+
+/// Records what a vendor said of a registration and decides the next move.
+async fn settle(
+    ctx: &Context,
+    mut item: VendorItem,
+    reference: String,
+    status: RegistrationStatus,
+) -> Result<VendorItem> {
+    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
+    match status {
+        RegistrationStatus::Pending => Ok(item.pending(reference, ctx.config.poll_seconds)),
+        RegistrationStatus::Active => {
+            advance(ctx, &account, vendor, Transition::active()).await?;
+            item.reference = Some(reference);
+            Ok(item.done(Outcome::Active, None))
+        }
+        RegistrationStatus::ActiveWithWarnings { warnings } => {
+            advance(ctx, &account, vendor, Transition::active()).await?;
+            item.reference = Some(reference);
+            item.warnings = warnings;
+            Ok(item.done(Outcome::RegisteredWithWarnings, None))
+        }
+        RegistrationStatus::Failed { reason } => Err(Error::new(
+            ErrorKind::Vendor,
+            format!("{vendor} reported the registration failed: {reason}"),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------- check-status
+
+/// One status check of a pending registration (or, offboarding, of a
+/// pending removal).
+#[instrument(skip_all, fields(step = "check-status", account = %item.account.account_id, vendor = %item.vendor))]
+pub async fn check_status(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
+    in_scope(&item, Step::CheckStatus, check(ctx, item.clone())).await
+}
+
+async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
+    let vendor = item.vendor;
+    let Some(reference) = item.reference.clone() else {
+        return Err(Error::bad_input("check-status needs the vendor reference"));
+    };
+    let client = ctx.vendor(vendor).await?;
+    let status = client.status(&item.registration(None), &reference).await?;
+    item.polls += 1;
+    if item.action == Action::Offboard {
+        return match status {
+            RegistrationStatus::Pending => Ok(item.pending(reference, ctx.config.poll_seconds)),
+            RegistrationStatus::Failed { reason } => Err(Error::new(
+                ErrorKind::Vendor,
+                format!("{vendor} reported the removal failed: {reason}"),
+            )),
+            _ => {
+                advance(
+                    ctx,
+                    &item.account.account_id,
+                    vendor,
+                    Transition::offboarded().by(&item.execution),
+                )
+                .await?;
+                Ok(item.done(Outcome::Offboarded, None))
+            }
+        };
+    }
+    if status == RegistrationStatus::Pending {
+        // Still the holder: keep the claim fresh so a long wait never looks
+        // like a dead execution to a duplicate one.
+        advance(
+            ctx,
+            &item.account.account_id,
+            vendor,
+            Transition::registered(&reference),
+        )
+        .await?;
+    }
+    settle(ctx, item, reference, status).await
+}

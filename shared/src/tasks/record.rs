@@ -1,0 +1,119 @@
+//! record-outcome: mirrors each vendor's outcome into the ledger (failures)
+//! and the account's tags, and publishes the run's summary.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use tracing::{info, instrument, warn};
+
+use crate::contract::{Action, Outcome, RunResults, Summary, VendorSummary};
+use crate::error::{Result, ResultExt, Step};
+use crate::ledger::Transition;
+
+use super::{advance, notify, Context};
+
+/// Mirrors the outcome into the ledger (failures) and the account's tags,
+/// and publishes the summary on SNS.
+#[instrument(skip_all, fields(step = "record-outcome"))]
+pub async fn record_outcome(ctx: &Context, run: RunResults) -> Result<Summary> {
+    let account = run.account.as_ref().map(|a| a.account_id.clone());
+    let result = record(ctx, run).await.in_step(Step::RecordOutcome);
+    match &account {
+        Some(a) => result.for_account(a),
+        None => result,
+    }
+}
+
+async fn record(ctx: &Context, run: RunResults) -> Result<Summary> {
+    let vendors: Vec<VendorSummary> = run
+        .results
+        .iter()
+        .map(|item| VendorSummary {
+            vendor: item.vendor,
+            outcome: item.outcome.unwrap_or(Outcome::Failed),
+            role_arn: item.role_arn.clone(),
+            reference: item.reference.clone(),
+            detail: item.detail.as_deref().map(cause_text),
+            error: item.error.clone(),
+            warnings: item.warnings.clone(),
+        })
+        .collect();
+    let summary = Summary {
+        account_id: run.account.as_ref().map(|a| a.account_id.clone()),
+        account_name: run.account.as_ref().map(|a| a.account_name.clone()),
+        action: run.action,
+        trigger: run.trigger.clone(),
+        reason: run.reason.clone(),
+        failed: vendors
+            .iter()
+            .filter(|v| v.outcome == Outcome::Failed)
+            .count(),
+        vendors,
+    };
+    let Some(account) = summary.account_id.clone() else {
+        return Ok(summary);
+    };
+    if run.action == Action::Skip {
+        return Ok(summary);
+    }
+
+    for (item, v) in run.results.iter().zip(&summary.vendors) {
+        if v.outcome != Outcome::Failed {
+            continue;
+        }
+        let text = format!(
+            "{}: {}",
+            v.error.as_deref().unwrap_or("failed"),
+            v.detail.as_deref().unwrap_or("no detail")
+        );
+        if summary.action == Action::Offboard {
+            // The state stays (the vendor may still list the account); the
+            // error shows in `status`, and reconcile leaves the item alone.
+            ctx.ledger
+                .offboarding_failed(&account, v.vendor, &text)
+                .await
+                .in_step(Step::RecordOutcome)?;
+            continue;
+        }
+        advance(
+            ctx,
+            &account,
+            v.vendor,
+            Transition::failed(&text, &item.execution),
+        )
+        .await?;
+    }
+
+    let tags: BTreeMap<String, String> = summary
+        .vendors
+        .iter()
+        .map(|v| {
+            (
+                format!("{}{}", ctx.config.tag_prefix, v.vendor),
+                v.outcome.as_str().to_owned(),
+            )
+        })
+        .collect();
+    // Tags are a mirror for people; an account that has left the
+    // organization cannot be tagged, which does not change the outcome.
+    if let Err(e) = ctx.org.tag_account(&account, &tags).await {
+        warn!(error = %e, "could not mirror the outcome into account tags");
+    }
+
+    notify::publish_summary(ctx, &account, &summary).await?;
+    info!(account = %account, failed = summary.failed, "outcome recorded");
+    Ok(summary)
+}
+
+/// A Step Functions `Cause` from a Lambda error is a JSON document with the
+/// error message; keep just the message.
+fn cause_text(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| cause.to_owned())
+}

@@ -1,0 +1,87 @@
+//! The [`Vendor`] trait every vendor client implements, and the types it
+//! speaks: the account as a vendor sees it, registrations and removals.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::policy::TrustParameters;
+use crate::vendor_name::VendorName;
+
+/// An account as a vendor sees it at registration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountToRegister {
+    pub account_id: crate::ids::AccountId,
+    pub account_name: String,
+    pub role_arn: String,
+}
+
+/// The state of a registration at a vendor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum RegistrationStatus {
+    Pending,
+    Active,
+    /// Registered, but the vendor reported problems (e.g. missing permissions).
+    ActiveWithWarnings {
+        warnings: Vec<String>,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+/// A registration at a vendor: the vendor's own reference for it (an id, a
+/// status id to poll) and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub reference: String,
+    #[serde(flatten)]
+    pub status: RegistrationStatus,
+}
+
+/// What deregistering did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Deregistration {
+    Removed,
+    /// The vendor accepted the removal and processes it; poll
+    /// [`Vendor::status`] with this reference until it is active (done).
+    Pending {
+        reference: String,
+    },
+    /// The vendor no longer knew the account: nothing to do.
+    NotFound,
+    /// The vendor has no API for it: a person must do it, as instructed.
+    ManualStepRequired {
+        instruction: String,
+    },
+}
+
+/// A vendor client: only the vendor's API. Each method is one bounded call
+/// sequence (long waits belong to the state machine).
+#[async_trait]
+pub trait Vendor: Send + Sync {
+    fn name(&self) -> VendorName;
+
+    /// The principal and external ID the vendor role must trust, from the
+    /// vendor's configuration or its API.
+    async fn trust_parameters(&self) -> Result<TrustParameters>;
+
+    /// Registers the account, or finds its existing registration.
+    async fn register(&self, account: &AccountToRegister) -> Result<Registration>;
+
+    /// One status check of a registration.
+    async fn status(
+        &self,
+        account: &AccountToRegister,
+        reference: &str,
+    ) -> Result<RegistrationStatus>;
+
+    /// Removes the account from the vendor.
+    async fn deregister(&self, account: &AccountToRegister) -> Result<Deregistration>;
+
+    /// Whether the vendor still lists the account; `None` when the vendor
+    /// has no API to look it up (the reconcile cannot tell).
+    async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>>;
+}

@@ -1,0 +1,55 @@
+//! Skyhigh Security's secret (docs/vendors/skyhigh.md).
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+use crate::vendors::secret::{CommonFields, SecretFields};
+
+/// Skyhigh's optional provisioning flags, sent as given (seed:
+/// skyhigh-aws-account-api.txt, `provisionAccounts` body).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisionOptions {
+    #[serde(rename = "enableDLP", skip_serializing_if = "Option::is_none")]
+    pub enable_dlp: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_activity_monitoring: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_security_audit: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_audit_type: Option<String>,
+    #[serde(rename = "enableVPCFlowLogs", skip_serializing_if = "Option::is_none")]
+    pub enable_vpc_flow_logs: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_vulnerabilities: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification_emails: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore_errors: Option<bool>,
+}
+
+fn default_skyhigh_instance() -> String {
+    "Default-AWS".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SkyhighSecret {
+    pub username: String,
+    pub password: Secret,
+    #[serde(default = "default_skyhigh_instance")]
+    pub instance_name: String,
+    #[serde(default)]
+    pub provision_options: ProvisionOptions,
+    pub aws_bucket_names: Option<String>,
+    #[serde(flatten)]
+    pub common: CommonFields,
+}
+
+impl SecretFields for SkyhighSecret {
+    fn common(&self) -> &CommonFields {
+        &self.common
+    }
+    fn credentials(&self) -> Vec<&Secret> {
+        vec![&self.password]
+    }
+}
