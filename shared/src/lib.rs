@@ -49,6 +49,8 @@ pub mod policy;
 pub mod secret_store;
 pub mod vendors;
 
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
 pub mod ports;
 pub mod tasks;
 

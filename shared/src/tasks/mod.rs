@@ -80,3 +80,6 @@ pub(crate) fn now_minus(age: Duration) -> Option<String> {
     let at = SystemTime::now().checked_sub(age)?;
     DateTime::from(at).fmt(DateTimeFormat::DateTime).ok()
 }
+
+#[cfg(test)]
+mod tests;

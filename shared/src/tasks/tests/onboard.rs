@@ -1,0 +1,292 @@
+//! ensure-trust-role, register-account and check-status.
+
+use super::*;
+use crate::contract::Outcome;
+use crate::error::{ErrorKind, Step};
+use crate::fakes::{FakeVendorBehaviour, Fault};
+use crate::ledger::{LedgerEntry, LedgerState};
+use crate::member_iam::Drift;
+
+#[tokio::test]
+async fn onboarding_creates_the_role_registers_and_ends_active() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    let item = f.onboard(VendorName::Cloudcraft, "run-1").await.unwrap();
+    assert_eq!(item.outcome, Some(Outcome::Active));
+    assert_eq!(
+        item.role_arn.as_deref(),
+        Some("arn:aws:iam::222233334444:role/cloudcraft")
+    );
+    let entry = f
+        .fakes
+        .ledger
+        .item(&f.account, VendorName::Cloudcraft)
+        .unwrap();
+    assert_eq!(entry.state, LedgerState::Active);
+    assert_eq!(entry.vendor_ref, item.reference);
+    assert_eq!(entry.attempts, 1);
+    let role = f.fakes.members.role(&f.account, "cloudcraft").unwrap();
+    assert_eq!(role.managed_for, Some(VendorName::Cloudcraft));
+    assert_eq!(
+        f.fakes
+            .vendors
+            .vendor(VendorName::Cloudcraft)
+            .registrations(&f.account),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_pending_registration_is_polled_until_active_and_keeps_the_claim_fresh() {
+    let f = fixture(&[VendorName::Skyhigh]);
+    f.fakes
+        .vendors
+        .vendor(VendorName::Skyhigh)
+        .set_behaviour(FakeVendorBehaviour {
+            pending_polls: 3,
+            ..Default::default()
+        });
+    let item = f.item(VendorName::Skyhigh, "run-1").await;
+    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let mut item = tasks::register_account(&f.ctx, item).await.unwrap();
+    assert_eq!(item.status, ItemStatus::Pending);
+    assert_eq!(item.wait_seconds, 5, "POLL_SECONDS");
+    while item.status == ItemStatus::Pending {
+        assert_eq!(
+            f.fakes.ledger.state(&f.account, VendorName::Skyhigh),
+            Some(LedgerState::Registered)
+        );
+        item = tasks::check_status(&f.ctx, item).await.unwrap();
+    }
+    assert_eq!(item.polls, 3);
+    assert_eq!(item.outcome, Some(Outcome::Active));
+    assert_eq!(
+        f.fakes.ledger.state(&f.account, VendorName::Skyhigh),
+        Some(LedgerState::Active)
+    );
+}
+
+#[tokio::test]
+async fn a_second_execution_skips_an_account_another_is_onboarding() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    let first = f.item(VendorName::Cloudcraft, "run-1").await;
+    tasks::ensure_trust_role(&f.ctx, first).await.unwrap();
+    let second = f.onboard(VendorName::Cloudcraft, "run-2").await.unwrap();
+    assert_eq!(second.outcome, Some(Outcome::Skipped));
+    assert!(second
+        .detail
+        .unwrap()
+        .contains("execution run-1 is onboarding"));
+    assert_eq!(f.fakes.faults.count("vendor.register"), 0);
+}
+
+#[tokio::test]
+async fn an_account_already_active_is_reported_active_without_calling_the_vendor() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    let first = f.onboard(VendorName::Cloudcraft, "run-1").await.unwrap();
+    f.fakes.faults.reset();
+    let again = f.onboard(VendorName::Cloudcraft, "run-2").await.unwrap();
+    assert_eq!(again.outcome, Some(Outcome::Active));
+    assert_eq!(again.reference, first.reference);
+    assert_eq!(again.detail.as_deref(), Some("already active (ledger)"));
+    assert_eq!(f.fakes.faults.count("vendor.register"), 0);
+    assert_eq!(f.fakes.faults.count("members.ensure_role"), 0);
+}
+
+#[tokio::test]
+async fn a_retried_step_of_the_holding_execution_goes_on_and_counts_no_attempt() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    let item = f.item(VendorName::Cloudcraft, "run-1").await;
+    tasks::ensure_trust_role(&f.ctx, item.clone())
+        .await
+        .unwrap();
+    let retried = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    assert_eq!(retried.status, ItemStatus::Continue);
+    assert!(retried.role_arn.is_some());
+    let entry = f
+        .fakes
+        .ledger
+        .item(&f.account, VendorName::Cloudcraft)
+        .unwrap();
+    assert_eq!(entry.attempts, 1);
+    assert_eq!(entry.state, LedgerState::RoleReady);
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_dead_execution_is_taken_over() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    f.fakes.ledger.put(LedgerEntry {
+        account: f.account.clone(),
+        vendor: VendorName::Cloudcraft,
+        state: LedgerState::Claimed,
+        role_arn: None,
+        vendor_ref: None,
+        attempts: 1,
+        last_error: None,
+        execution: Some("run-dead".into()),
+        created_at: "2020-01-01T00:00:00Z".into(),
+        updated_at: "2020-01-01T00:00:00Z".into(),
+    });
+    let item = f.onboard(VendorName::Cloudcraft, "run-2").await.unwrap();
+    assert_eq!(item.outcome, Some(Outcome::Active));
+    let entry = f
+        .fakes
+        .ledger
+        .item(&f.account, VendorName::Cloudcraft)
+        .unwrap();
+    assert_eq!(entry.attempts, 2);
+    assert_eq!(entry.execution.as_deref(), Some("run-2"));
+}
+
+#[tokio::test]
+async fn a_registration_the_vendor_reports_failed_is_a_vendor_error_naming_the_reason() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    f.fakes
+        .vendors
+        .vendor(VendorName::Cloudcraft)
+        .set_behaviour(FakeVendorBehaviour {
+            fails_with: Some("role not assumable".into()),
+            ..Default::default()
+        });
+    let err = f
+        .onboard(VendorName::Cloudcraft, "run-1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Vendor);
+    assert_eq!(err.step(), Some(Step::RegisterAccount));
+    assert_eq!(err.vendor(), Some(VendorName::Cloudcraft));
+    assert!(err.message().contains("role not assumable"), "{err}");
+}
+
+#[tokio::test]
+async fn a_drifted_role_is_repaired_and_the_repair_reported() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    f.onboard(VendorName::Cloudcraft, "run-1").await.unwrap();
+    let mut role = f.fakes.members.role(&f.account, "cloudcraft").unwrap();
+    role.managed_policies
+        .push("arn:aws:iam::aws:policy/AdministratorAccess".into());
+    f.fakes.members.put_role(&f.account, "cloudcraft", role);
+    let spec = f
+        .ctx
+        .vendor_and_role(VendorName::Cloudcraft, crate::tasks::SecretRead::AsStored)
+        .await
+        .unwrap()
+        .1;
+    let ensured = crate::ports::MemberAccounts::ensure_role(&*f.fakes.members, &f.account, &spec)
+        .await
+        .unwrap();
+    assert_eq!(
+        ensured.repaired,
+        [Drift::ManagedPolicyExtra(
+            "arn:aws:iam::aws:policy/AdministratorAccess".into()
+        )]
+    );
+    assert!(f
+        .fakes
+        .members
+        .role(&f.account, "cloudcraft")
+        .unwrap()
+        .drift_free(&spec));
+}
+
+#[tokio::test]
+async fn a_generated_external_id_is_written_back_once_and_used_in_the_trust() {
+    let f = fixture(&[VendorName::Datatheorem, VendorName::Risken]);
+    f.onboard(VendorName::Datatheorem, "run-1").await.unwrap();
+    let stored = f.fakes.secrets.document(VendorName::Datatheorem).unwrap();
+    let external_id = stored["external_id"].as_str().unwrap().to_owned();
+    assert_eq!(external_id.len(), 43);
+    let role = f
+        .fakes
+        .members
+        .role(&f.account, "DataTheorem-Service")
+        .unwrap();
+    assert_eq!(
+        role.trust_policy["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+        external_id.as_str()
+    );
+    // Another account reuses it: nothing more is written.
+    let other: AccountId = "333344445555".parse().unwrap();
+    f.fakes
+        .org
+        .add_account(&other, "workload-2", "ACTIVE", &[WORKLOADS, ROOT]);
+    let item = f.item(VendorName::Datatheorem, "run-2").await;
+    let mut item = item;
+    item.account.account_id = other;
+    tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    assert_eq!(f.fakes.secrets.writes(), 1);
+}
+
+#[tokio::test]
+async fn the_vendor_trust_is_read_once_per_process_for_the_same_secret() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    f.onboard(VendorName::Cloudcraft, "run-1").await.unwrap();
+    let other: AccountId = "333344445555".parse().unwrap();
+    f.fakes
+        .org
+        .add_account(&other, "workload-2", "ACTIVE", &[WORKLOADS, ROOT]);
+    let mut item = f.item(VendorName::Cloudcraft, "run-2").await;
+    item.account.account_id = other.clone();
+    tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    assert_eq!(f.fakes.faults.count("vendor.trust_parameters"), 1);
+
+    // A changed secret is never served from the cache.
+    f.fakes.secrets.put(
+        VendorName::Cloudcraft,
+        serde_json::json!({"api_key": "cc-SECRET-rotated"}),
+    );
+    let third: AccountId = "444455556666".parse().unwrap();
+    f.fakes
+        .org
+        .add_account(&third, "workload-3", "ACTIVE", &[WORKLOADS, ROOT]);
+    let mut item = f.item(VendorName::Cloudcraft, "run-3").await;
+    item.account.account_id = third;
+    tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    assert_eq!(f.fakes.faults.count("vendor.trust_parameters"), 2);
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_a_configuration_error_naming_the_vendor() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    f.fakes
+        .secrets
+        .put(VendorName::Cloudcraft, serde_json::json!({}));
+    let item = f.item(VendorName::Cloudcraft, "run-1").await;
+    let err = tasks::ensure_trust_role(&f.ctx, item).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert_eq!(err.vendor(), Some(VendorName::Cloudcraft));
+    assert_eq!(err.account(), Some(&f.account));
+    assert_eq!(err.step(), Some(Step::EnsureTrustRole));
+    assert!(err.message().contains("missing field `api_key`"), "{err}");
+}
+
+#[tokio::test]
+async fn register_without_a_role_arn_is_bad_input() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    let item = f.item(VendorName::Cloudcraft, "run-1").await;
+    let err = tasks::register_account(&f.ctx, item).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadInput);
+    assert_eq!(err.step(), Some(Step::RegisterAccount));
+}
+
+#[tokio::test]
+async fn a_member_account_not_yet_assumable_is_retryable_and_a_retry_converges() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    f.fakes
+        .faults
+        .inject("members.ensure_role", Fault::Error(ErrorKind::RoleNotReady));
+    let item = f.item(VendorName::Cloudcraft, "run-1").await;
+    let err = tasks::ensure_trust_role(&f.ctx, item.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Retryable.RoleNotReady");
+    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    assert!(item.role_arn.is_some());
+    assert_eq!(
+        f.fakes
+            .ledger
+            .item(&f.account, VendorName::Cloudcraft)
+            .unwrap()
+            .attempts,
+        1
+    );
+}
