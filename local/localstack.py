@@ -131,7 +131,8 @@ def sandbox_seed(seed_file: str | None) -> dict[str, Any]:
 
 
 def demo_secrets(sandbox_url: str, seed: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each vendor's secret, as DESIGN.md's "Vendor contracts" and shared/src/secret.rs define them.
+    """Each vendor's secret, as docs/architecture.md ("Secrets contract") and
+    shared/src/vendors/<vendor>/secret.rs define them.
 
     Data Theorem and RISKEN get no external_id: vendorlink generates it and
     writes it back. Skyhigh and Cloudcraft issue principal and external ID

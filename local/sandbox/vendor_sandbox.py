@@ -4,7 +4,7 @@
 One loopback HTTP server serves every vendor under its own path prefix
 (``http://127.0.0.1:PORT/<vendor>`` is that vendor's ``base_url``) and a control
 API for tests under ``/_sandbox/``. Behaviour follows the vendors' own
-documentation (the handbook's ``seeds/`` pages and ``notes/vendor-apis.md``);
+documentation, as docs/vendors/<vendor>.md records it with its sources;
 where the documentation is silent, the choice made is listed in README.md.
 Python 3.11 standard library only.
 

@@ -4,8 +4,8 @@ use crate::error::{Error, Result, Step};
 use crate::ids::{AccountId, ParentId};
 use crate::vendor_name::VendorName;
 
-/// The configuration every function and the CLI share (DESIGN.md,
-/// "Configuration").
+/// The configuration every function and the CLI share
+/// (docs/architecture.md, "Configuration contract").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub vendors: Vec<VendorName>,

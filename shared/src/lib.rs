@@ -2,27 +2,35 @@
 //!
 //! # Layout
 //!
-//! From the bottom up; a module only uses the ones above it in this list.
+//! From the bottom up: a module uses only modules listed before it
+//! (`tests/layering.rs` fails otherwise), so there are no import circles.
 //!
-//! - [`registry`](crate::VendorName) (`src/registry.rs`): the one list of vendors.
-//! - Leaves: [`ids`] (account and parent ids), [`vendor_name`]
-//!   ([`VendorName`], generated from the registry).
-//! - [`error`]: the one error type; kinds map to Step Functions error names.
-//! - [`secret`]: the redacted [`Secret`](secret::Secret) type.
-//! - Parts: [`aws`] (SDK set-up, SDK errors), [`config`] (environment),
-//!   [`events`] (event -> decision), [`policy`] (role templates, trust
-//!   policies), [`ledger`] (states and transitions; DynamoDB), [`org`]
-//!   (Organizations), [`member_iam`] (vendor roles in member accounts).
-//! - [`vendors`]: one folder per vendor (profile, secret type, client) over
-//!   a shared HTTP layer; [`secret_store`] reads their secrets.
-//! - [`ports`]: the small traits the tasks use (ledger, organization,
-//!   secrets, member-account IAM, notifications, vendor clients); the AWS
-//!   implementations above, in-memory fakes in [`fakes`] (tests and the
-//!   `fakes` feature).
-//! - [`tasks`]: one module per state machine task over the ports, plus the
-//!   typed contracts between the state machine, the functions and the CLI.
-//!   This is what the Lambda binaries and the CLI call; nothing here knows
-//!   about Lambda or a terminal.
+//! 1. `registry` (`src/registry.rs`): the one list of vendors, a macro.
+//! 2. Leaves: [`ids`] (account and parent ids) and [`vendor_name`]
+//!    ([`VendorName`], generated from the registry).
+//! 3. [`error`]: the one error type; its kinds map to Step Functions error
+//!    names.
+//! 4. [`secret`] (the redacted [`Secret`]) and [`aws`] (SDK set-up, SDK
+//!    errors).
+//! 5. [`config`] (the environment) and [`policy`] (role templates, trust
+//!    policies, policy comparison).
+//! 6. [`vendors`]: one folder per vendor (profile, secret type, client) over
+//!    a shared HTTP layer.
+//! 7. [`contract`]: the typed payloads between the state machine, the
+//!    functions and the CLI; [`events`]: any input -> onboard, offboard or
+//!    skip.
+//! 8. The AWS parts: [`ledger`] (states, transitions; DynamoDB), [`org`]
+//!    (Organizations), [`member_iam`] (vendor roles in member accounts),
+//!    [`secret_store`] (vendor secrets in Secrets Manager).
+//! 9. [`ports`]: the small traits the tasks use (ledger, organization,
+//!    secrets, member-account IAM, notifications, vendor clients) and their
+//!    AWS implementations.
+//! 10. [`tasks`]: one module per state machine task over the ports. This is
+//!     what the Lambda binaries and the CLI call; nothing here knows about
+//!     Lambda or a terminal.
+//! 11. `fakes`: in-memory implementations of every port, with fault
+//!     injection, for unit tests (and other crates' tests with the `fakes`
+//!     feature).
 //!
 //! The facts the code relies on are written down under `docs/` in the
 //! repository: the architecture, the state machine's contract, and each

@@ -18,7 +18,7 @@ REGION = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-\d")
 
 
 class Cloudcraft(Vendor):
-    """Developer API, AWS accounts (seed: cloudcraft-add-aws-accounts.txt)."""
+    """Developer API, AWS accounts (docs/vendors/cloudcraft.md)."""
 
     name = "cloudcraft"
     routes = (

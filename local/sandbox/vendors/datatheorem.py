@@ -13,7 +13,7 @@ from sandbox_core.vendor import Vendor, secret_equals
 
 
 class DataTheorem(Vendor):
-    """API Security Results API (seed: datatheorem-aws-onboarding.txt).
+    """API Security Results API (docs/vendors/datatheorem.md).
 
     Only the create call is public: no list or delete endpoint is served, so a
     client cannot come to rely on one (the control API shows what was created).

@@ -12,7 +12,7 @@ from sandbox_core.formats import rfc3339
 from sandbox_core.seed import SeedError
 from sandbox_core.vendor import Vendor, secret_equals
 
-# RISKEN data source status (notes; proto aws.Status).
+# RISKEN data source status (proto aws.Status; docs/vendors/risken.md).
 UNKNOWN, OK, CONFIGURED, IN_PROGRESS, ERROR = range(5)
 PREFIX = "/api/v1/aws/"
 
@@ -37,7 +37,7 @@ def as_str(value: Any) -> str:
 
 def omit_zero(value: Any) -> Any:
     """Drop zero-valued fields, as Go's encoding/json does for RISKEN's protobuf
-    structs (`omitempty`): notes, "zero-valued fields are omitted"."""
+    structs (`omitempty`): "zero-valued fields are omitted" (docs/vendors/risken.md)."""
     if isinstance(value, dict):
         cleaned = {key: omit_zero(item) for key, item in value.items()}
         return {key: item for key, item in cleaned.items() if item not in (None, "", 0, [], {})}
@@ -80,8 +80,9 @@ def first_error(value: Any, *rules) -> str | None:
 
 
 class Risken(Vendor):
-    """RISKEN gateway, AWS API (seed: risken-aws-api.txt; the open-source gateway
-    for the auth layer's plain-text errors and validation messages)."""
+    """RISKEN gateway, AWS API (docs/vendors/risken.md: the documented API, and the
+    open-source gateway for the auth layer's plain-text errors and validation
+    messages)."""
 
     name = "risken"
     routes = (

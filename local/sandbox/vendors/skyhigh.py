@@ -11,7 +11,7 @@ from sandbox_core.exchange import Reject, Request, Response, control_error, json
 from sandbox_core.formats import is_role_arn
 from sandbox_core.vendor import Vendor, secret_equals
 
-# The permissions the seed's FAILURE example lists as required on Skyhigh's role.
+# The permissions Skyhigh's documented FAILURE example lists as required (docs/vendors/skyhigh.md).
 REQUIRED_PERMISSIONS = (
     "autoscaling:DescribeAutoScalingGroups", "cloudfront:ListDistributions",
     "cloudfront:ListStreamingDistributions", "cloudfront:ListTagsForResource",
@@ -30,7 +30,7 @@ PREFIX = "/shndlpapi/v1/aws/"
 
 
 class Skyhigh(Vendor):
-    """AWS Account Management API, post-5.4.0 (seed: skyhigh-aws-account-api.txt).
+    """AWS Account Management API, post-5.4.0 (docs/vendors/skyhigh.md).
 
     provisionAccounts, addAccounts and deleteAccounts answer "being processed"
     with a provisionStatus URL; the request completes after `processing_polls`
@@ -195,13 +195,13 @@ class Skyhigh(Vendor):
         }
         self.settle()
         if kind == "delete":
-            # The seed's deleteAccounts answer names a host-relative URL without a final period.
+            # The documented deleteAccounts answer names a host-relative URL without a final period.
             message = ("The request is being processed. Please call this API "
                        f"/shndlpapi/v1/aws/provisionStatus/{request_id} to get the status")
         else:
             message = ("The request is being processed. Please call this API "
                        f"{req.base_url}/shndlpapi/v1/aws/provisionStatus/{request_id} to get the status.")
-        # The id appears only in that URL, as the seed shows.
+        # The id appears only in that URL, as the documentation shows.
         return json_response(200, {"status": "SUCCESS", "statusMessage": message, "errors": None})
 
     def outcome(self, accounts: list[dict[str, str]]) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -233,7 +233,7 @@ class Skyhigh(Vendor):
         return result, added
 
     def assume_role_denied(self, role_arn: str, permissions: Any) -> str:
-        # Worded as the seed's FAILURE example.
+        # Worded as the documented FAILURE example.
         return (f"{{User: arn:aws:iam::{self.config['aws_account_id']}:user/SkyHigh_81374 is not authorized "
                 f"to perform: sts:AssumeRole on resource: {role_arn} (Service: AWSSecurityTokenService; "
                 f"Status Code: 403; Error Code: AccessDenied; Request ID: {uuid.uuid4()})}}. "

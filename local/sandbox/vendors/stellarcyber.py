@@ -27,8 +27,8 @@ PREFIX = "/connect/api/v1/"
 
 
 class StellarCyber(Vendor):
-    """Public API: JWT from an API key, then connectors
-    (seed: stellarcyber-api-authentication.txt; notes for the connectors API)."""
+    """Public API: JWT from an API key, then connectors (docs/vendors/stellarcyber.md,
+    which also gives the sources for the connectors API)."""
 
     name = "stellarcyber"
     TOKEN_PATH = PREFIX + "access_token"
@@ -84,7 +84,7 @@ class StellarCyber(Vendor):
         if len(parts) != 3 or not hmac.compare_digest(self.sign(f"{parts[0]}.{parts[1]}"), parts[2]):
             return "Invalid token"
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-        # The seed: JWTs expire (ten minutes by default); then the API answers 401.
+        # Documented: JWTs expire (ten minutes by default); then the API answers 401.
         return "Token expired" if time.time() >= claims["exp"] else None
 
     def access_token(self, req: Request) -> Response:

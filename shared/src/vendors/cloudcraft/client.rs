@@ -1,4 +1,4 @@
-//! Cloudcraft (seed: cloudcraft-add-aws-accounts.txt; notes: vendor-apis.md).
+//! Cloudcraft (docs/vendors/cloudcraft.md).
 //! Trust parameters come from `GET /aws/account/iamParameters`; an account is
 //! registered by role ARN (looked up in `GET /aws/account` first), active as
 //! soon as `POST /aws/account` answers 201, and removed by id.

@@ -1,5 +1,5 @@
-//! Data Theorem: one documented call, `POST cloud_authenticators` (seed:
-//! datatheorem-aws-onboarding.txt). No list, status or delete API is public,
+//! Data Theorem: one documented call, `POST cloud_authenticators`
+//! (docs/vendors/datatheorem.md). No list, status or delete API is public,
 //! so registration is active on success, idempotency comes from the ledger,
 //! and offboarding is a manual step that is reported, never faked.
 

@@ -1,4 +1,4 @@
-//! RISKEN (open source, self-hosted; seed: risken-aws-api.txt). Bearer token
+//! RISKEN (open source, self-hosted; docs/vendors/risken.md). Bearer token
 //! bound to one project. The account is upserted with `put-aws` (after a
 //! `list-aws` lookup), each configured data source is attached by its
 //! deployment-specific id (looked up by name in `list-datasource`) and

@@ -1,4 +1,4 @@
-//! Skyhigh Security (seed: skyhigh-aws-account-api.txt). Basic auth on
+//! Skyhigh Security (docs/vendors/skyhigh.md). Basic auth on
 //! `/shndlpapi/v1/aws/...`. Trust details come from `trustDetails`; accounts
 //! are looked up in `provisionedAccounts`, added with `provisionAccounts`
 //! (when the instance has none yet) or `addAccounts`, removed with

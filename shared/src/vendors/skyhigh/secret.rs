@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::secret::Secret;
 use crate::vendors::secret::{CommonFields, SecretFields};
 
-/// Skyhigh's optional provisioning flags, sent as given (seed:
-/// skyhigh-aws-account-api.txt, `provisionAccounts` body).
+/// Skyhigh's optional provisioning flags, sent as given (the `provisionAccounts`
+/// body, docs/vendors/skyhigh.md).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProvisionOptions {

@@ -1,4 +1,4 @@
-//! Stellar Cyber (seed: stellarcyber-api-authentication.txt). A JWT from
+//! Stellar Cyber (docs/vendors/stellarcyber.md). A JWT from
 //! `POST /connect/api/v1/access_token` (Basic `user_id:api_key`, form content
 //! type) authorizes the public API for ten minutes; it is reused within that
 //! life and fetched again once on a 401. An account is a connector, created
