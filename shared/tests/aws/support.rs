@@ -1,6 +1,9 @@
 //! Test fixtures: a fresh organization with a member account, per test.
 
+use std::time::Duration;
+
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_organizations::types::{CreateAccountState, OrganizationFeatureSet};
@@ -14,7 +17,20 @@ pub async fn base_sdk() -> SdkConfig {
         "AWS_ENDPOINT_URL must point at the local emulator; run these tests with `make test` \
          or `local/with-moto cargo test` (got `{endpoint}`)"
     );
-    vendorlink_shared::aws::load_sdk_config_with(RetryConfig::standard().with_max_attempts(1)).await
+    let sdk =
+        vendorlink_shared::aws::load_sdk_config_with(RetryConfig::standard().with_max_attempts(1))
+            .await;
+    // The emulator's first call into a fresh account loads every AWS managed
+    // policy; with tests running in parallel on two cores that has taken
+    // longer than the SDK's 30 s attempt timeout. The tests wait longer.
+    sdk.to_builder()
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(120))
+                .build(),
+        )
+        .build()
 }
 
 /// A random 12-digit account id.
