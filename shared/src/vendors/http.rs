@@ -14,8 +14,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
 use crate::vendor_name::VendorName;
 
-use super::base_url::BaseUrl;
-
 /// Attempts for an idempotent GET within one call.
 const GET_ATTEMPTS: u32 = 3;
 /// The longest `Retry-After` honoured inside a call; longer waits are left
@@ -99,55 +97,6 @@ impl VendorHttp {
                 other => return other,
             }
         }
-    }
-}
-
-/// One vendor's API as its client sees it: the shared HTTP client, the
-/// vendor's root URL, and every credential of its secret, which each call
-/// masks in whatever the vendor answers. Built by the registry from the
-/// secret, so no client can forget a credential.
-#[derive(Clone)]
-pub struct VendorEndpoint {
-    pub http: VendorHttp,
-    pub base: BaseUrl,
-    vendor: VendorName,
-    credentials: Vec<Secret>,
-}
-
-impl VendorEndpoint {
-    pub fn new(
-        http: VendorHttp,
-        vendor: VendorName,
-        base: BaseUrl,
-        credentials: Vec<Secret>,
-    ) -> Self {
-        VendorEndpoint {
-            http,
-            base,
-            vendor,
-            credentials,
-        }
-    }
-
-    pub fn vendor(&self) -> VendorName {
-        self.vendor
-    }
-
-    /// A request to a documented path (starting with `/`) of the vendor's API.
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http.request(method, &self.base.join(path))
-    }
-
-    /// A call that masks every credential of the secret.
-    pub fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
-        self.call_with(doing, &[])
-    }
-
-    /// A call that also masks values the vendor issued (a session token).
-    pub fn call_with<'a>(&'a self, doing: &'a str, issued: &[&'a Secret]) -> VendorCall<'a> {
-        let mut secrets: Vec<&Secret> = self.credentials.iter().collect();
-        secrets.extend_from_slice(issued);
-        VendorCall::new(self.vendor, doing, &secrets)
     }
 }
 

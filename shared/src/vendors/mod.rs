@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod base_url;
+pub mod endpoint;
 pub mod http;
 pub mod profile;
 pub mod secret;
@@ -25,7 +26,8 @@ use crate::vendor_name::VendorName;
 
 pub use api::{AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor};
 pub use base_url::BaseUrl;
-pub use http::{VendorEndpoint, VendorHttp};
+pub use endpoint::{Auth, VendorEndpoint};
+pub use http::VendorHttp;
 pub use profile::{ExternalIdSource, RateLimit, VendorProfile};
 pub use secret::{CommonFields, SecretFields};
 
@@ -70,6 +72,7 @@ macro_rules! define_vendors {
                 http.clone(),
                 vendor,
                 base_url(&secret)?,
+                secret.fields().auth(),
                 secret.fields().credentials().into_iter().cloned().collect(),
             );
             Ok(match secret {

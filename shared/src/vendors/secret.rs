@@ -13,6 +13,7 @@ use crate::policy::{InlinePolicy, RoleTemplate};
 use crate::secret::Secret;
 
 use super::base_url::BaseUrl;
+use super::endpoint::Auth;
 use super::profile::VendorProfile;
 
 /// Fields every vendor secret may carry.
@@ -42,6 +43,9 @@ pub trait SecretFields {
     /// Every credential the secret holds: the HTTP layer masks each of them
     /// in anything a vendor answers.
     fn credentials(&self) -> Vec<&Secret>;
+
+    /// How the vendor's API authenticates requests made with this secret.
+    fn auth(&self) -> Auth;
 
     /// The vendor's own rules, beyond the common ones.
     fn validate(&self) -> Result<(), String> {

@@ -6,7 +6,6 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, RequestBuilder};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,7 +19,8 @@ use crate::vendor_name::VendorName;
 use crate::vendors::api::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
-use crate::vendors::http::{VendorCall, VendorEndpoint};
+use crate::vendors::endpoint::VendorEndpoint;
+use crate::vendors::http::VendorCall;
 
 const ACCOUNTS: &str = "/aws/account";
 const IAM_PARAMETERS: &str = "/aws/account/iamParameters";
@@ -70,10 +70,7 @@ impl Cloudcraft {
     }
 
     fn authed(&self, method: Method, path: &str) -> RequestBuilder {
-        self.api.http.request(method, &self.api.base.join(path)).header(
-            AUTHORIZATION,
-            format!("Bearer {}", self.secret.api_key.expose()),
-        )
+        self.api.authed(method, path)
     }
 
     async fn list(&self) -> Result<Vec<CloudcraftAccount>> {

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use crate::secret::Secret;
+use crate::vendors::endpoint::Auth;
 use crate::vendors::secret::{CommonFields, SecretFields};
 
 fn default_cloudcraft_region() -> String {
@@ -24,5 +25,11 @@ impl SecretFields for CloudcraftSecret {
     }
     fn credentials(&self) -> Vec<&Secret> {
         vec![&self.api_key]
+    }
+    fn auth(&self) -> Auth {
+        Auth::Header {
+            scheme: "Bearer",
+            credential: self.api_key.clone(),
+        }
     }
 }

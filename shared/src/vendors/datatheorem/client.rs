@@ -4,7 +4,6 @@
 //! and offboarding is a manual step that is reported, never faked.
 
 use async_trait::async_trait;
-use reqwest::header::AUTHORIZATION;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -15,7 +14,7 @@ use crate::vendor_name::VendorName;
 use crate::vendors::api::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
-use crate::vendors::http::VendorEndpoint;
+use crate::vendors::endpoint::VendorEndpoint;
 
 const AUTHENTICATORS: &str = "/apis/api_security/results/v1beta1/cloud_authenticators";
 /// `cloud_authenticator_type` 3 is AWS (CloudAuthenticatorTypesEnum).
@@ -63,14 +62,7 @@ impl Vendor for DataTheorem {
             "cloud_authenticator_type": AWS_AUTHENTICATOR,
             "aws_credential": {"role_arn": account.role_arn, "external_id": external_id},
         });
-        let request = self
-            .api
-            .request(Method::POST, AUTHENTICATORS)
-            .header(
-                AUTHORIZATION,
-                format!("APIKey {}", self.secret.api_key.expose()),
-            )
-            .json(&body);
+        let request = self.api.authed(Method::POST, AUTHENTICATORS).json(&body);
         let response = self.api.http.send(&call, request).await?;
         // The response shape is not public: keep whatever id it carries. A
         // 2xx means the authenticator exists, even when its body cannot be

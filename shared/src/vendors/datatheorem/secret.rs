@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use crate::ids::AccountId;
 use crate::secret::Secret;
+use crate::vendors::endpoint::Auth;
 use crate::vendors::secret::{CommonFields, SecretFields};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -27,5 +28,11 @@ impl SecretFields for DataTheoremSecret {
     }
     fn credentials(&self) -> Vec<&Secret> {
         [Some(&self.api_key), self.external_id.as_ref()].into_iter().flatten().collect()
+    }
+    fn auth(&self) -> Auth {
+        Auth::Header {
+            scheme: "APIKey",
+            credential: self.api_key.clone(),
+        }
     }
 }

@@ -5,7 +5,6 @@
 //! scanned, and status is read back from the data sources.
 
 use async_trait::async_trait;
-use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -18,7 +17,8 @@ use crate::vendor_name::VendorName;
 use crate::vendors::api::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
-use crate::vendors::http::{VendorCall, VendorEndpoint};
+use crate::vendors::endpoint::VendorEndpoint;
+use crate::vendors::http::VendorCall;
 
 const API: &str = "/api/v1/aws";
 /// RISKEN rejects AWS names longer than this.
@@ -92,12 +92,7 @@ impl Risken {
     }
 
     fn authed(&self, method: Method, endpoint: &str) -> RequestBuilder {
-        self.api.http
-            .request(method, &self.api.base.join(&format!("{API}/{endpoint}/")))
-            .header(
-                AUTHORIZATION,
-                format!("Bearer {}", self.secret.access_token.expose()),
-            )
+        self.api.authed(method, &format!("{API}/{endpoint}/"))
     }
 
     async fn get<T: DeserializeOwned>(

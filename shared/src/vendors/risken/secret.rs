@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use crate::ids::AccountId;
 use crate::secret::Secret;
+use crate::vendors::endpoint::Auth;
 use crate::vendors::secret::{CommonFields, SecretFields};
 
 /// RISKEN's AWS data sources, by their catalogue names.
@@ -48,6 +49,12 @@ impl SecretFields for RiskenSecret {
     }
     fn credentials(&self) -> Vec<&Secret> {
         [Some(&self.access_token), self.external_id.as_ref()].into_iter().flatten().collect()
+    }
+    fn auth(&self) -> Auth {
+        Auth::Header {
+            scheme: "Bearer",
+            credential: self.access_token.clone(),
+        }
     }
     fn validate(&self) -> Result<(), String> {
         for ds in self.data_sources.iter().flatten() {

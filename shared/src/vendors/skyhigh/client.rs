@@ -21,7 +21,8 @@ use crate::vendor_name::VendorName;
 use crate::vendors::api::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
-use crate::vendors::http::{VendorCall, VendorEndpoint};
+use crate::vendors::endpoint::VendorEndpoint;
+use crate::vendors::http::VendorCall;
 
 const API: &str = "/shndlpapi/v1/aws";
 
@@ -77,9 +78,7 @@ impl Skyhigh {
     }
 
     fn authed(&self, method: Method, path: &str) -> RequestBuilder {
-        self.api.http
-            .request(method, &self.api.base.join(&format!("{API}/{path}")))
-            .basic_auth(&self.secret.username, Some(self.secret.password.expose()))
+        self.api.authed(method, &format!("{API}/{path}"))
     }
 
     async fn provisioned_roles(&self) -> Result<Vec<String>> {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
+use crate::vendors::endpoint::Auth;
 use crate::vendors::secret::{CommonFields, SecretFields};
 
 /// Skyhigh's optional provisioning flags, sent as given (the `provisionAccounts`
@@ -51,5 +52,11 @@ impl SecretFields for SkyhighSecret {
     }
     fn credentials(&self) -> Vec<&Secret> {
         vec![&self.password]
+    }
+    fn auth(&self) -> Auth {
+        Auth::Basic {
+            user: self.username.clone(),
+            password: self.password.clone(),
+        }
     }
 }

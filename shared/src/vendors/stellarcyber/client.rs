@@ -23,7 +23,8 @@ use crate::vendor_name::VendorName;
 use crate::vendors::api::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
-use crate::vendors::http::{VendorCall, VendorEndpoint};
+use crate::vendors::endpoint::VendorEndpoint;
+use crate::vendors::http::VendorCall;
 
 const TOKEN: &str = "/connect/api/v1/access_token";
 const CONNECTORS: &str = "/connect/api/v1/connector";
@@ -86,9 +87,7 @@ impl StellarCyber {
         let call = self.call("getting an access token");
         let request = self
             .api
-            .http
-            .request(Method::POST, &self.api.base.join(TOKEN))
-            .basic_auth(&self.secret.user_id, Some(self.secret.api_key.expose()))
+            .authed(Method::POST, TOKEN)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body("");
         let response = self.api.http.send(&call, request).await?;

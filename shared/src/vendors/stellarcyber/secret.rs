@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::ids::AccountId;
 use crate::secret::Secret;
+use crate::vendors::endpoint::Auth;
 use crate::vendors::secret::{CommonFields, SecretFields};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -31,5 +32,12 @@ impl SecretFields for StellarCyberSecret {
     }
     fn credentials(&self) -> Vec<&Secret> {
         [Some(&self.api_key), self.external_id.as_ref()].into_iter().flatten().collect()
+    }
+    fn auth(&self) -> Auth {
+        // The API key buys a JWT (Basic); the client sends the JWT itself.
+        Auth::Basic {
+            user: self.user_id.clone(),
+            password: self.api_key.clone(),
+        }
     }
 }
