@@ -11,9 +11,11 @@ mod table;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use vendorlink_shared::tasks::reconcile::ReconcileMode;
-use vendorlink_shared::tasks::ReconcileOptions;
+use vendorlink_shared::tasks::{OffboardRoles, ReconcileOptions};
+
+use crate::table::Format;
 use vendorlink_shared::{AccountId, ParentId, VendorName};
 
 #[derive(Parser)]
@@ -37,12 +39,6 @@ struct Cli {
     format: Format,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Table,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -126,10 +122,10 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
         cli.ledger_table.clone(),
     )
     .await?;
-    let json = cli.format == Format::Json;
+    let format = cli.format;
     match cli.command {
         Command::Status { account, vendor } => {
-            status::run(&sdk, &deployment, account.as_ref(), vendor, json).await
+            status::run(&sdk, &deployment, account.as_ref(), vendor, format).await
         }
         Command::Backfill {
             ous,
@@ -145,7 +141,7 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
                 max_concurrent: max_concurrent.max(1),
                 per_minute,
             };
-            backfill::run(&sdk, &deployment, &options, json).await
+            backfill::run(&sdk, &deployment, &options, format).await
         }
         Command::Reconcile { account, repair } => {
             let options = ReconcileOptions {
@@ -157,15 +153,29 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
                 },
                 notify: false,
             };
-            reconcile::run(&sdk, &deployment, &options, json).await
+            reconcile::run(&sdk, &deployment, &options, format).await
         }
         Command::Redrive { account, vendors } => {
-            start::redrive(&sdk, &deployment, &account, &vendors, json).await
+            start::redrive(&sdk, &deployment, &account, &vendors, format).await
         }
         Command::Offboard {
             account,
             vendors,
             keep_roles,
-        } => start::offboard(&sdk, &deployment, &account, &vendors, keep_roles, json).await,
+        } => {
+            start::offboard(
+                &sdk,
+                &deployment,
+                &account,
+                &vendors,
+                if keep_roles {
+                    OffboardRoles::Keep
+                } else {
+                    OffboardRoles::Delete
+                },
+                format,
+            )
+            .await
+        }
     }
 }

@@ -7,22 +7,22 @@ use vendorlink_shared::tasks::{self, Context, DriftReport, ReconcileOptions};
 use vendorlink_shared::Result;
 
 use crate::deployment::Deployment;
-use crate::table;
+use crate::table::{self, Format};
 
 pub async fn run(
     sdk: &SdkConfig,
     deployment: &Deployment,
     options: &ReconcileOptions,
-    json: bool,
+    format: Format,
 ) -> Result<()> {
     let ctx = Context::new(deployment.config.clone(), sdk.clone())?;
     let reports = tasks::reconcile_all(&ctx, options).await?;
-    print!("{}", render(&reports, json));
+    print!("{}", render(&reports, format));
     Ok(())
 }
 
-pub fn render(reports: &[DriftReport], json: bool) -> String {
-    if json {
+pub fn render(reports: &[DriftReport], format: Format) -> String {
+    if format == Format::Json {
         return serde_json::to_string_pretty(reports).unwrap_or_default() + "\n";
     }
     let rows: Vec<Vec<String>> = reports
@@ -133,7 +133,7 @@ mod tests {
             },
         ];
         assert_eq!(
-            render(&reports, false),
+            render(&reports, Format::Table),
             "\
 ACCOUNT       VENDOR        ROLE          REGISTRATION   ACTION
 ------------  ------------  ------------  -------------  ----------------------------------------------------------------
@@ -158,7 +158,7 @@ ACCOUNT       VENDOR        ROLE          REGISTRATION   ACTION
             false,
         )];
         assert_eq!(
-            render(&reports, true),
+            render(&reports, Format::Json),
             r#"[
   {
     "account_id": "222222222222",

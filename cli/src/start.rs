@@ -5,17 +5,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use serde_json::{json, Value};
-use vendorlink_shared::tasks::DirectRequest;
+use vendorlink_shared::tasks::{DirectRequest, OffboardRoles};
 use vendorlink_shared::{AccountId, Error, Result, VendorName};
 
 use crate::deployment::Deployment;
+use crate::table::Format;
 
 pub async fn redrive(
     sdk: &SdkConfig,
     deployment: &Deployment,
     account: &AccountId,
     vendors: &[VendorName],
-    json_out: bool,
+    format: Format,
 ) -> Result<()> {
     let input = DirectRequest::onboard(account.clone(), vendors);
     start(
@@ -23,7 +24,7 @@ pub async fn redrive(
         deployment,
         &format!("redrive-{account}"),
         input,
-        json_out,
+        format,
     )
     .await
 }
@@ -33,16 +34,16 @@ pub async fn offboard(
     deployment: &Deployment,
     account: &AccountId,
     vendors: &[VendorName],
-    keep_roles: bool,
-    json_out: bool,
+    roles: OffboardRoles,
+    format: Format,
 ) -> Result<()> {
-    let input = DirectRequest::offboard(account.clone(), vendors, keep_roles);
+    let input = DirectRequest::offboard(account.clone(), vendors, roles);
     start(
         sdk,
         deployment,
         &format!("offboard-{account}"),
         input,
-        json_out,
+        format,
     )
     .await
 }
@@ -52,7 +53,7 @@ async fn start(
     deployment: &Deployment,
     prefix: &str,
     input: DirectRequest,
-    json_out: bool,
+    format: Format,
 ) -> Result<()> {
     let input = serde_json::to_string(&input)
         .map_err(|e| Error::bad_input(format!("encoding the request: {e}")))?;
@@ -71,7 +72,7 @@ async fn start(
         .send()
         .await
         .map_err(|e| vendorlink_shared::aws::aws_error(&format!("starting execution {name}"), e))?;
-    if json_out {
+    if format == Format::Json {
         println!(
             "{}",
             json!({"execution": name, "execution_arn": out.execution_arn, "input": serde_json::from_str::<Value>(&input).unwrap_or_default()})

@@ -9,14 +9,14 @@ use vendorlink_shared::ledger::{Ledger, LedgerEntry};
 use vendorlink_shared::{AccountId, Result, VendorName};
 
 use crate::deployment::Deployment;
-use crate::table;
+use crate::table::{self, Format};
 
 pub async fn run(
     sdk: &SdkConfig,
     deployment: &Deployment,
     account: Option<&AccountId>,
     vendor: Option<VendorName>,
-    json: bool,
+    format: Format,
 ) -> Result<()> {
     let ledger = Ledger::new(
         aws_sdk_dynamodb::Client::new(sdk),
@@ -28,13 +28,13 @@ pub async fn run(
     };
     entries.retain(|e| vendor.is_none_or(|v| e.vendor == v));
     entries.sort_by(|a, b| (&a.account, a.vendor).cmp(&(&b.account, b.vendor)));
-    print!("{}", render(&entries, SystemTime::now(), json));
+    print!("{}", render(&entries, SystemTime::now(), format));
     Ok(())
 }
 
 /// The status report, as a table or as JSON.
-pub fn render(entries: &[LedgerEntry], now: SystemTime, json: bool) -> String {
-    if json {
+pub fn render(entries: &[LedgerEntry], now: SystemTime, format: Format) -> String {
+    if format == Format::Json {
         return serde_json::to_string_pretty(entries).unwrap_or_default() + "\n";
     }
     if entries.is_empty() {
@@ -146,7 +146,7 @@ mod tests {
             ),
         ];
         assert_eq!(
-            render(&entries, now(), false),
+            render(&entries, now(), Format::Table),
             "\
 ACCOUNT       VENDOR      STATE   ROLE ARN                                   VENDOR REF  AGE  LAST ERROR
 ------------  ----------  ------  -----------------------------------------  ----------  ---  ----------------------
@@ -166,7 +166,7 @@ ACCOUNT       VENDOR      STATE   ROLE ARN                                   VEN
             None,
         )];
         assert_eq!(
-            render(&entries, now(), true),
+            render(&entries, now(), Format::Json),
             r#"[
   {
     "account": "222222222222",
@@ -188,9 +188,9 @@ ACCOUNT       VENDOR      STATE   ROLE ARN                                   VEN
     #[test]
     fn empty_ledger_says_so() {
         assert_eq!(
-            render(&[], now(), false),
+            render(&[], now(), Format::Table),
             "The ledger has no entries yet.\n"
         );
-        assert_eq!(render(&[], now(), true), "[]\n");
+        assert_eq!(render(&[], now(), Format::Json), "[]\n");
     }
 }

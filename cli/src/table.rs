@@ -34,3 +34,10 @@ mod tests {
         assert_eq!(out, "a    bb\n---  --\nxxx  y\nz\n");
     }
 }
+
+/// How a command prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}

@@ -47,6 +47,16 @@ impl<'de> Deserialize<'de> for DirectAction {
     }
 }
 
+/// What an offboarding does with the vendors' trust roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OffboardRoles {
+    /// Delete the roles vendorlink created (the default).
+    #[default]
+    Delete,
+    /// Leave them in place.
+    Keep,
+}
+
 /// The input of an execution started directly (backfill, redrive, offboard)
 /// rather than by an EventBridge event:
 /// `{"accountId": "...", "action": "onboard"|"offboard", "vendors": [...], "keepRoles": true}`.
@@ -74,10 +84,10 @@ impl DirectRequest {
         }
     }
 
-    pub fn offboard(account_id: AccountId, vendors: &[VendorName], keep_roles: bool) -> Self {
+    pub fn offboard(account_id: AccountId, vendors: &[VendorName], roles: OffboardRoles) -> Self {
         DirectRequest {
             action: DirectAction::Offboard,
-            keep_roles,
+            keep_roles: roles == OffboardRoles::Keep,
             ..DirectRequest::onboard(account_id, vendors)
         }
     }
@@ -290,7 +300,7 @@ mod tests {
             serde_json::to_value(&onboard).unwrap(),
             json!({"accountId": "123456789012", "action": "onboard", "vendors": ["cloudcraft"]})
         );
-        let offboard = DirectRequest::offboard(account, &[], true);
+        let offboard = DirectRequest::offboard(account, &[], OffboardRoles::Keep);
         assert_eq!(
             serde_json::to_value(&offboard).unwrap(),
             json!({"accountId": "123456789012", "action": "offboard", "keepRoles": true})

@@ -63,21 +63,25 @@ impl FakeWorld {
         }
     }
 
-    pub fn ports(&self, with_notifier: bool) -> Ports {
+    /// The ports; the notifier is wired when the configuration names a
+    /// topic, as on AWS.
+    pub fn ports(&self, config: &Config) -> Ports {
         Ports {
             ledger: self.ledger.clone(),
             org: self.org.clone(),
             secrets: self.secrets.clone(),
             members: self.members.clone(),
-            notifier: with_notifier.then(|| self.notifier.clone() as Arc<dyn Notifier>),
+            notifier: config
+                .notify_topic_arn
+                .as_ref()
+                .map(|_| self.notifier.clone() as Arc<dyn Notifier>),
             vendors: self.vendors.clone(),
         }
     }
 
-    /// A context over these fakes; the notifier is wired when the
-    /// configuration names a topic, as on AWS.
+    /// A context over these fakes.
     pub fn context(&self, config: Config) -> Context {
-        let with_notifier = config.notify_topic_arn.is_some();
-        Context::with_ports(config, self.ports(with_notifier))
+        let ports = self.ports(&config);
+        Context::with_ports(config, ports)
     }
 }

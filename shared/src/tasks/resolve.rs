@@ -5,7 +5,7 @@ use serde_json::Value;
 use tracing::{info, instrument};
 
 use crate::config::Scope;
-use crate::contract::{AccountSummary, Action, Resolved, WorkItem};
+use crate::contract::{AccountSummary, Action, OffboardRoles, Resolved, WorkItem};
 use crate::error::{Error, ErrorKind, Result, ResultExt, Step};
 use crate::events::{decide, AccountRef, Decision};
 use crate::ids::AccountId;
@@ -87,7 +87,7 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
                     summary,
                     &account.trigger,
                     onboarded,
-                    false,
+                    OffboardRoles::Delete,
                 ));
             }
             let vendors = requested_vendors(ctx, &account)?;
@@ -97,7 +97,7 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
                 summary,
                 &account.trigger,
                 vendors,
-                false,
+                OffboardRoles::Delete,
             ))
         }
         Decision::Offboard(account) => {
@@ -126,12 +126,17 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
                 ));
             }
             info!(account = %id, vendors = vendors.len(), "offboarding");
+            let roles = if account.keep_roles {
+                OffboardRoles::Keep
+            } else {
+                OffboardRoles::Delete
+            };
             Ok(work(
                 Action::Offboard,
                 summary,
                 &account.trigger,
                 vendors,
-                account.keep_roles,
+                roles,
             ))
         }
     }
@@ -178,7 +183,7 @@ fn work(
     account: AccountSummary,
     trigger: &str,
     vendors: Vec<VendorName>,
-    keep_roles: bool,
+    roles: OffboardRoles,
 ) -> Resolved {
     Resolved {
         action,
@@ -188,7 +193,7 @@ fn work(
                 action,
                 account: account.clone(),
                 vendor,
-                keep_roles,
+                keep_roles: roles == OffboardRoles::Keep,
             })
             .collect(),
         account: Some(account),

@@ -12,5 +12,5 @@ mod sandbox;
 mod ledger;
 mod org;
 mod secrets;
-mod steps;
+mod tasks;
 mod trust_roles;

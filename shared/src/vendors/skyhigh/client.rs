@@ -10,11 +10,12 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use reqwest::{Method, RequestBuilder};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::error::Result;
 use crate::ids::AccountId;
 use crate::secret::Secret;
+use super::answer::{interpret, status_of, Answer, Outcome};
 use super::secret::SkyhighSecret;
 use crate::policy::TrustParameters;
 use crate::vendor_name::VendorName;
@@ -34,26 +35,12 @@ struct TrustDetails {
     external_id: Secret,
 }
 
-/// Every Skyhigh account-management answer: `status`, `statusMessage`,
-/// `errors`, and whatever else a release adds (kept to look for an id).
-#[derive(Debug, Deserialize)]
-struct Answer {
-    #[serde(default)]
-    status: String,
-    #[serde(default, rename = "statusMessage")]
-    status_message: String,
-    #[serde(default)]
-    errors: Option<Value>,
-    #[serde(flatten)]
-    other: Map<String, Value>,
-}
-
-/// What an answer means.
-#[derive(Debug, PartialEq, Eq)]
-enum Outcome {
-    /// Accepted for processing: poll `provisionStatus/{id}`.
-    Processing(String),
-    Done(RegistrationStatus),
+/// Whether an account entry names the secret's `aws_bucket_names` (adding
+/// an account does; removing one does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Buckets {
+    Named,
+    Omitted,
 }
 
 pub struct Skyhigh {
@@ -99,10 +86,10 @@ impl Skyhigh {
         }
     }
 
-    fn account_entry(&self, account: &AccountToRegister, with_buckets: bool) -> Value {
+    fn account_entry(&self, account: &AccountToRegister, buckets: Buckets) -> Value {
         let mut entry =
             json!({"assumedRole": account.role_arn, "accountName": account.account_name});
-        if let (true, Some(buckets)) = (with_buckets, &self.secret.aws_bucket_names) {
+        if let (Buckets::Named, Some(buckets)) = (buckets, &self.secret.aws_bucket_names) {
             entry["awsBucketNames"] = json!(buckets);
         }
         entry
@@ -146,7 +133,7 @@ impl Vendor for Skyhigh {
         let (call, request) = if provisioned.is_empty() {
             let mut body =
                 serde_json::to_value(&self.secret.provision_options).unwrap_or_else(|_| json!({}));
-            body["awsAccounts"] = json!([self.account_entry(account, true)]);
+            body["awsAccounts"] = json!([self.account_entry(account, Buckets::Named)]);
             body["instanceName"] = json!(self.secret.instance_name);
             (
                 self.call("provisioning the account"),
@@ -154,7 +141,7 @@ impl Vendor for Skyhigh {
             )
         } else {
             let mut body = json!({
-                "awsAccounts": [self.account_entry(account, true)],
+                "awsAccounts": [self.account_entry(account, Buckets::Named)],
                 "instanceName": self.secret.instance_name,
             });
             if let Some(ignore) = self.secret.provision_options.ignore_errors {
@@ -200,7 +187,7 @@ impl Vendor for Skyhigh {
         }
         let call = self.call("deleting the account");
         let request = self.authed(Method::DELETE, "deleteAccounts").json(&json!({
-            "awsAccounts": [self.account_entry(account, false)],
+            "awsAccounts": [self.account_entry(account, Buckets::Omitted)],
             "instanceName": self.secret.instance_name,
         }));
         let response = self.api.http.send(&call, request).await?;
@@ -221,198 +208,5 @@ impl Vendor for Skyhigh {
             })
             .await?;
         Ok(Some(listed.contains(&account.role_arn)))
-    }
-}
-
-fn is_processing(message: &str) -> bool {
-    message.to_ascii_lowercase().contains("being processed")
-}
-
-/// Reads the immediate answer of provisionAccounts/addAccounts/deleteAccounts.
-fn interpret(answer: &Answer, call: &VendorCall<'_>) -> Result<Outcome> {
-    if let Some(id) = status_id(answer) {
-        if answer.status != "FAILURE" {
-            return Ok(Outcome::Processing(id));
-        }
-    }
-    if answer.status == "SUCCESS" && is_processing(&answer.status_message) {
-        return Err(call.unexpected(&format!(
-            "Skyhigh accepted the request but its answer names no provisionStatus id to follow \
-             (statusMessage: {:?}); check the request in the Skyhigh console",
-            answer.status_message
-        )));
-    }
-    match answer.status.as_str() {
-        // Pre-5.4.0 answers are synchronous.
-        "SUCCESS" | "SUCCESSFUL_WITH_ERRORS" | "FAILURE" => Ok(Outcome::Done(status_of(answer))),
-        other => Err(call.unexpected(&format!(
-            "unknown status {other:?} without a provisionStatus id"
-        ))),
-    }
-}
-
-/// The id to poll: a field a release may add, or the id in the URL of
-/// `statusMessage` ("... call this API https://.../provisionStatus/{id} ...").
-fn status_id(answer: &Answer) -> Option<String> {
-    for key in ["id", "requestId", "provisionId", "statusId", "trackingId"] {
-        match answer.other.get(key) {
-            Some(Value::String(s)) if is_id(s) => return Some(s.clone()),
-            Some(Value::Number(n)) => return Some(n.to_string()),
-            _ => {}
-        }
-    }
-    let (_, rest) = answer.status_message.split_once("provisionStatus/")?;
-    let id: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    is_id(&id).then_some(id)
-}
-
-fn is_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// Reads a provisionStatus answer.
-fn status_of(answer: &Answer) -> RegistrationStatus {
-    match answer.status.as_str() {
-        "SUCCESS" if is_processing(&answer.status_message) => RegistrationStatus::Pending,
-        "SUCCESS" => RegistrationStatus::Active,
-        "SUCCESSFUL_WITH_ERRORS" => RegistrationStatus::ActiveWithWarnings {
-            warnings: error_lines(answer.errors.as_ref()),
-        },
-        "FAILURE" => {
-            let mut reason = answer.status_message.clone();
-            for line in error_lines(answer.errors.as_ref()) {
-                reason.push_str("; ");
-                reason.push_str(&line);
-            }
-            RegistrationStatus::Failed { reason }
-        }
-        // Unknown values are tolerated: keep polling; the state machine's
-        // attempt bound ends it if it never settles.
-        other => {
-            tracing::warn!(
-                vendor = "skyhigh",
-                status = other,
-                "unknown provisionStatus value"
-            );
-            RegistrationStatus::Pending
-        }
-    }
-}
-
-/// `errors` is keyed by role ARN; each value says what is wrong.
-fn error_lines(errors: Option<&Value>) -> Vec<String> {
-    match errors {
-        Some(Value::Object(map)) => map
-            .iter()
-            .map(|(role, v)| {
-                let text = v
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string());
-                format!(
-                    "{role}: {}",
-                    text.split_whitespace().collect::<Vec<_>>().join(" ")
-                )
-            })
-            .collect(),
-        Some(Value::Null) | None => Vec::new(),
-        Some(other) => vec![other.to_string()],
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(v: Value) -> Answer {
-        serde_json::from_value(v).unwrap()
-    }
-
-    #[test]
-    fn status_id_is_found_in_the_status_message_url() {
-        let a = answer(json!({"status": "SUCCESS", "errors": null,
-            "statusMessage": "The request is being processed. Please call this API https://www.myshn.net/shndlpapi/v1/aws/provisionStatus/8f2c-77 to get the status."}));
-        assert_eq!(status_id(&a).as_deref(), Some("8f2c-77"));
-        let relative = answer(json!({"status": "SUCCESS",
-            "statusMessage": "The request is being processed. Please call this API /shndlpapi/v1/aws/provisionStatus/12345 to get the status"}));
-        assert_eq!(status_id(&relative).as_deref(), Some("12345"));
-    }
-
-    #[test]
-    fn status_id_field_wins_and_placeholder_is_not_an_id() {
-        let a = answer(json!({"status": "SUCCESS", "id": 991,
-            "statusMessage": "The request is being processed. Please call this API /provisionStatus/{id} to get the status"}));
-        assert_eq!(status_id(&a).as_deref(), Some("991"));
-        let placeholder = answer(json!({"status": "SUCCESS",
-            "statusMessage": "The request is being processed. Please call this API /provisionStatus/{id} to get the status"}));
-        assert_eq!(status_id(&placeholder), None);
-    }
-
-    #[test]
-    fn processing_without_an_id_fails_clearly() {
-        let secret = Secret::new("pw");
-        let call = VendorCall::new(VendorName::Skyhigh, "adding the account", &[&secret]);
-        let a = answer(
-            json!({"status": "SUCCESS", "statusMessage": "The request is being processed."}),
-        );
-        let err = interpret(&a, &call).unwrap_err();
-        assert_eq!(err.error_type(), "Fatal.Vendor");
-        assert!(
-            err.message().contains("names no provisionStatus id"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn deprecated_synchronous_answers_are_understood() {
-        let secret = Secret::new("pw");
-        let call = VendorCall::new(VendorName::Skyhigh, "adding", &[&secret]);
-        let ok = answer(json!({"status": "SUCCESS", "statusMessage": "SUCCESS", "errors": null}));
-        assert_eq!(
-            interpret(&ok, &call).unwrap(),
-            Outcome::Done(RegistrationStatus::Active)
-        );
-        let warn = answer(
-            json!({"status": "SUCCESSFUL_WITH_ERRORS", "statusMessage": "Successfully added the accounts: [r]",
-            "errors": {"arn:aws:iam::1:role/r": "Role=r does not have the following permissions=ec2:DescribeImages"}}),
-        );
-        assert_eq!(
-            interpret(&warn, &call).unwrap(),
-            Outcome::Done(RegistrationStatus::ActiveWithWarnings {
-                warnings: vec!["arn:aws:iam::1:role/r: Role=r does not have the following permissions=ec2:DescribeImages".into()]
-            })
-        );
-    }
-
-    #[test]
-    fn provision_status_values() {
-        assert_eq!(
-            status_of(&answer(
-                json!({"status": "SUCCESS", "statusMessage": "The request is being processed"})
-            )),
-            RegistrationStatus::Pending
-        );
-        assert_eq!(
-            status_of(&answer(
-                json!({"status": "SUCCESS", "statusMessage": "Success"})
-            )),
-            RegistrationStatus::Active
-        );
-        let failed = status_of(&answer(
-            json!({"status": "FAILURE", "statusMessage": "Accounts with Failed Authentication: [r]",
-            "errors": {"r": "{User: x is not authorized to perform: sts:AssumeRole}.\n   Permissions required"}}),
-        ));
-        assert_eq!(failed, RegistrationStatus::Failed {
-            reason: "Accounts with Failed Authentication: [r]; r: {User: x is not authorized to perform: sts:AssumeRole}. Permissions required".into()
-        });
-        assert_eq!(
-            status_of(&answer(json!({"status": "QUEUED_SOMEWHERE"}))),
-            RegistrationStatus::Pending
-        );
     }
 }

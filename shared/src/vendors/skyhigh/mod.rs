@@ -4,6 +4,7 @@
 //! The facts this client relies on, with their sources, and how the local
 //! sandbox models the vendor: `docs/vendors/skyhigh.md`.
 
+mod answer;
 mod client;
 mod secret;
 

@@ -53,6 +53,13 @@ struct AccessToken {
     access_token: Secret,
 }
 
+/// Whether a cached JWT may be used, or a fresh one is needed (after a 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenAge {
+    Reusable,
+    Fresh,
+}
+
 pub struct StellarCyber {
     api: VendorEndpoint,
     secret: StellarCyberSecret,
@@ -77,9 +84,9 @@ impl StellarCyber {
     }
 
     /// A JWT young enough to use, fetching a new one when needed.
-    async fn token(&self, refresh: bool) -> Result<Secret> {
+    async fn token(&self, age: TokenAge) -> Result<Secret> {
         let mut slot = self.token.lock().await;
-        if let (false, Some((token, at))) = (refresh, slot.as_ref()) {
+        if let (TokenAge::Reusable, Some((token, at))) = (age, slot.as_ref()) {
             if at.elapsed() < TOKEN_REUSE {
                 return Ok(token.clone());
             }
@@ -105,9 +112,9 @@ impl StellarCyber {
         url: &str,
         finish: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response> {
-        let mut refresh = false;
+        let mut age = TokenAge::Reusable;
         loop {
-            let token = self.token(refresh).await?;
+            let token = self.token(age).await?;
             let with_token = || {
                 finish(self.api.http.request(method.clone(), url))
                     .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
@@ -118,7 +125,9 @@ impl StellarCyber {
                 self.api.http.send(call, with_token()).await
             };
             match result {
-                Err(err) if err.http_status() == Some(401) && !refresh => refresh = true,
+                Err(err) if err.http_status() == Some(401) && age == TokenAge::Reusable => {
+                    age = TokenAge::Fresh
+                }
                 other => return other,
             }
         }
