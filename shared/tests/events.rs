@@ -199,8 +199,8 @@ fn non_events_are_bad_input() {
     assert!(bad_input(&json!({"detail-type": "x"})).contains("not a valid EventBridge event"));
     assert!(bad_input(&json!({"accountId": "1"})).contains("not an AWS account id"));
     assert!(
-        bad_input(&json!({"accountId": "123456789012", "vendors": ["wiz"]}))
-            .contains("unknown vendor `wiz`")
+        bad_input(&json!({"accountId": "123456789012", "vendors": ["nope"]}))
+            .contains("unknown vendor `nope`")
     );
     assert!(
         bad_input(&json!({"accountId": "123456789012", "action": "nuke"}))

@@ -163,20 +163,30 @@ mod tests {
     }
 
     #[test]
-    fn only_datatheorem_and_risken_get_generated_external_ids() {
-        let generated: Vec<_> = VendorName::ALL
-            .into_iter()
-            .filter(|v| v.profile().writes_back_secret())
-            .collect();
-        assert_eq!(generated, [VendorName::Datatheorem, VendorName::Risken]);
+    fn datatheorem_and_risken_external_ids_are_the_customers_to_generate() {
+        for vendor in [VendorName::Datatheorem, VendorName::Risken] {
+            assert!(vendor.profile().writes_back_secret(), "{vendor}");
+        }
+        for vendor in [VendorName::Skyhigh, VendorName::Cloudcraft] {
+            assert_eq!(
+                vendor.profile().external_id,
+                ExternalIdSource::IssuedByVendor
+            );
+        }
+        assert_eq!(
+            VendorName::Stellarcyber.profile().external_id,
+            ExternalIdSource::FromSecret
+        );
     }
 
     #[test]
-    fn only_cloudcraft_has_a_documented_rate_limit() {
-        let limited: Vec<_> = VendorName::ALL
-            .into_iter()
-            .filter(|v| v.profile().rate_limit.is_some())
-            .collect();
-        assert_eq!(limited, [VendorName::Cloudcraft]);
+    fn cloudcraft_documents_twenty_requests_a_minute_and_two_per_onboarding() {
+        assert_eq!(
+            VendorName::Cloudcraft.profile().rate_limit,
+            Some(RateLimit {
+                requests_per_minute: 20,
+                requests_per_onboarding: 2,
+            })
+        );
     }
 }
