@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::policy::TrustParameters;
+use crate::secret::Secret;
 use crate::vendor_name::VendorName;
+use crate::vendors::http::VendorCall;
 
 /// An account as a vendor sees it at registration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,4 +86,22 @@ pub trait Vendor: Send + Sync {
     /// Whether the vendor still lists the account; `None` when the vendor
     /// has no API to look it up (the reconcile cannot tell).
     async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>>;
+}
+
+/// The trust a vendor issued through its API (Cloudcraft `iamParameters`,
+/// Skyhigh `trustDetails`): its AWS account, which must be an account id
+/// (`field` names where it was read), and the external ID.
+pub(crate) fn issued_trust(
+    call: &VendorCall<'_>,
+    field: &str,
+    account_id: &str,
+    external_id: Secret,
+) -> Result<TrustParameters> {
+    let principal = account_id
+        .parse()
+        .map_err(|e| call.unexpected(&format!("{field}: {e}")))?;
+    Ok(TrustParameters {
+        principal,
+        external_id: Some(external_id),
+    })
 }

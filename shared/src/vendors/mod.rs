@@ -29,7 +29,7 @@ pub use base_url::BaseUrl;
 pub use endpoint::{Auth, VendorEndpoint};
 pub use http::VendorHttp;
 pub use profile::{ExternalIdSource, RateLimit, VendorProfile};
-pub use secret::{CommonFields, SecretFields};
+pub use secret::{CommonFields, SecretFields, SecretTrust};
 
 macro_rules! define_vendors {
     ($($variant:ident => $module:ident,)+) => {

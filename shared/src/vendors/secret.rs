@@ -25,24 +25,44 @@ pub struct CommonFields {
     pub inline_policy: Option<Value>,
 }
 
+/// The trust a secret names itself, for the vendors that do not issue it
+/// through their API: the vendor's AWS account and the external ID.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SecretTrust {
+    pub aws_account_id: AccountId,
+    pub external_id: Option<Secret>,
+}
+
 /// What vendorlink needs from any vendor's secret type.
 pub trait SecretFields {
     fn common(&self) -> &CommonFields;
 
+    /// The trust the secret names, when the vendor takes it from there.
+    fn trust(&self) -> Option<&SecretTrust> {
+        None
+    }
+
     /// The external ID configured in the secret, if the vendor takes one there.
     fn external_id(&self) -> Option<&Secret> {
-        None
+        self.trust().and_then(|t| t.external_id.as_ref())
     }
 
     /// The vendor's AWS account, where the secret holds it (the others issue
     /// it through their API).
     fn principal(&self) -> Option<&AccountId> {
-        None
+        self.trust().map(|t| &t.aws_account_id)
     }
 
-    /// Every credential the secret holds: the HTTP layer masks each of them
-    /// in anything a vendor answers.
-    fn credentials(&self) -> Vec<&Secret>;
+    /// The credentials the vendor's API takes (keys, passwords, tokens).
+    fn api_credentials(&self) -> Vec<&Secret>;
+
+    /// Every credential the secret holds, the external ID included: the HTTP
+    /// layer masks each of them in anything a vendor answers.
+    fn credentials(&self) -> Vec<&Secret> {
+        let mut all = self.api_credentials();
+        all.extend(self.external_id());
+        all
+    }
 
     /// How the vendor's API authenticates requests made with this secret.
     fn auth(&self) -> Auth;

@@ -290,3 +290,36 @@ async fn a_member_account_not_yet_assumable_is_retryable_and_a_retry_converges()
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_eight_executions_claiming_at_once_exactly_one_onboards() {
+    let f = std::sync::Arc::new(fixture(&[VendorName::Cloudcraft]));
+    let mut handles = Vec::new();
+    for i in 0..8 {
+        let f = f.clone();
+        handles.push(tokio::spawn(async move {
+            f.onboard(VendorName::Cloudcraft, &format!("run-{i}"))
+                .await
+                .unwrap()
+                .outcome
+        }));
+    }
+    let mut active = 0;
+    for handle in handles {
+        match handle.await.unwrap() {
+            Some(Outcome::Active) => active += 1,
+            Some(Outcome::Skipped) => {}
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    // Skipped runs are those that found another holding the claim; one that
+    // came after the holder finished reports active from the ledger.
+    assert!(active >= 1);
+    assert_eq!(f.fakes.vendors.vendor(VendorName::Cloudcraft).created(), 1);
+    let entry = f
+        .fakes
+        .ledger
+        .item(&f.account, VendorName::Cloudcraft)
+        .unwrap();
+    assert_eq!(entry.attempts, 1);
+}

@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::{ErrorKind, Result};
-use crate::ids::AccountId;
 use crate::secret::Secret;
 use super::secret::CloudcraftSecret;
 use crate::policy::TrustParameters;
 use crate::vendor_name::VendorName;
 use crate::vendors::api::{
+    issued_trust,
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
 use crate::vendors::endpoint::VendorEndpoint;
@@ -107,14 +107,12 @@ impl Vendor for Cloudcraft {
             .get(&call, || self.authed(Method::GET, IAM_PARAMETERS))
             .await?;
         let params: IamParameters = call.json(response).await?;
-        let principal: AccountId = params
-            .account_id
-            .parse()
-            .map_err(|e| call.unexpected(&format!("iamParameters.accountId: {e}")))?;
-        Ok(TrustParameters {
-            principal,
-            external_id: Some(params.external_id),
-        })
+        issued_trust(
+            &call,
+            "iamParameters.accountId",
+            &params.account_id,
+            params.external_id,
+        )
     }
 
     async fn register(&self, account: &AccountToRegister) -> Result<Registration> {

@@ -23,7 +23,7 @@ impl SecretFields for CloudcraftSecret {
     fn common(&self) -> &CommonFields {
         &self.common
     }
-    fn credentials(&self) -> Vec<&Secret> {
+    fn api_credentials(&self) -> Vec<&Secret> {
         vec![&self.api_key]
     }
     fn auth(&self) -> Auth {

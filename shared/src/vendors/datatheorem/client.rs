@@ -38,14 +38,14 @@ impl Vendor for DataTheorem {
     }
 
     async fn trust_parameters(&self) -> Result<TrustParameters> {
-        let external_id = self.secret.external_id.clone().ok_or_else(|| {
+        let external_id = self.secret.trust.external_id.clone().ok_or_else(|| {
             Error::config(
                 "datatheorem: the secret has no external_id (it is generated on first use)",
             )
             .for_vendor(VendorName::Datatheorem)
         })?;
         Ok(TrustParameters {
-            principal: self.secret.aws_account_id.clone(),
+            principal: self.secret.trust.aws_account_id.clone(),
             external_id: Some(external_id),
         })
     }

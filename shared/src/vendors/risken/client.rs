@@ -197,12 +197,12 @@ impl Vendor for Risken {
     }
 
     async fn trust_parameters(&self) -> Result<TrustParameters> {
-        let external_id = self.secret.external_id.clone().ok_or_else(|| {
+        let external_id = self.secret.trust.external_id.clone().ok_or_else(|| {
             Error::config("risken: the secret has no external_id (it is generated on first use)")
                 .for_vendor(VendorName::Risken)
         })?;
         Ok(TrustParameters {
-            principal: self.secret.aws_account_id.clone(),
+            principal: self.secret.trust.aws_account_id.clone(),
             external_id: Some(external_id),
         })
     }

@@ -2,10 +2,9 @@
 
 use serde::Deserialize;
 
-use crate::ids::AccountId;
 use crate::secret::Secret;
 use crate::vendors::endpoint::Auth;
-use crate::vendors::secret::{CommonFields, SecretFields};
+use crate::vendors::secret::{CommonFields, SecretFields, SecretTrust};
 
 /// RISKEN's AWS data sources, by their catalogue names.
 pub const RISKEN_DATA_SOURCES: [&str; 5] = [
@@ -20,8 +19,8 @@ pub const RISKEN_DATA_SOURCES: [&str; 5] = [
 pub struct RiskenSecret {
     pub access_token: Secret,
     pub project_id: u32,
-    pub aws_account_id: AccountId,
-    pub external_id: Option<Secret>,
+    #[serde(flatten)]
+    pub trust: SecretTrust,
     pub data_sources: Option<Vec<String>>,
     #[serde(flatten)]
     pub common: CommonFields,
@@ -41,14 +40,11 @@ impl SecretFields for RiskenSecret {
     fn common(&self) -> &CommonFields {
         &self.common
     }
-    fn external_id(&self) -> Option<&Secret> {
-        self.external_id.as_ref()
+    fn trust(&self) -> Option<&SecretTrust> {
+        Some(&self.trust)
     }
-    fn principal(&self) -> Option<&AccountId> {
-        Some(&self.aws_account_id)
-    }
-    fn credentials(&self) -> Vec<&Secret> {
-        [Some(&self.access_token), self.external_id.as_ref()].into_iter().flatten().collect()
+    fn api_credentials(&self) -> Vec<&Secret> {
+        vec![&self.access_token]
     }
     fn auth(&self) -> Auth {
         Auth::Header {

@@ -13,13 +13,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::Result;
-use crate::ids::AccountId;
 use crate::secret::Secret;
 use super::answer::{interpret, status_of, Answer, Outcome};
 use super::secret::SkyhighSecret;
 use crate::policy::TrustParameters;
 use crate::vendor_name::VendorName;
 use crate::vendors::api::{
+    issued_trust,
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
 use crate::vendors::endpoint::VendorEndpoint;
@@ -110,14 +110,12 @@ impl Vendor for Skyhigh {
             .get(&call, || self.authed(Method::GET, "trustDetails"))
             .await?;
         let details: TrustDetails = call.json(response).await?;
-        let principal: AccountId = details
-            .account_id
-            .parse()
-            .map_err(|e| call.unexpected(&format!("trustDetails account id: {e}")))?;
-        Ok(TrustParameters {
-            principal,
-            external_id: Some(details.external_id),
-        })
+        issued_trust(
+            &call,
+            "trustDetails account id",
+            &details.account_id,
+            details.external_id,
+        )
     }
 
     async fn register(&self, account: &AccountToRegister) -> Result<Registration> {

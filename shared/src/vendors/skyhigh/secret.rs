@@ -50,7 +50,7 @@ impl SecretFields for SkyhighSecret {
     fn common(&self) -> &CommonFields {
         &self.common
     }
-    fn credentials(&self) -> Vec<&Secret> {
+    fn api_credentials(&self) -> Vec<&Secret> {
         vec![&self.password]
     }
     fn auth(&self) -> Auth {

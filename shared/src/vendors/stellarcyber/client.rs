@@ -141,6 +141,7 @@ impl StellarCyber {
             .unwrap_or_else(default_connector_template);
         let external_id = self
             .secret
+            .trust
             .external_id
             .as_ref()
             .map(|s| s.expose())
@@ -193,8 +194,8 @@ impl Vendor for StellarCyber {
 
     async fn trust_parameters(&self) -> Result<TrustParameters> {
         Ok(TrustParameters {
-            principal: self.secret.aws_account_id.clone(),
-            external_id: self.secret.external_id.clone(),
+            principal: self.secret.trust.aws_account_id.clone(),
+            external_id: self.secret.trust.external_id.clone(),
         })
     }
 
