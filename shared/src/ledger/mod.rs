@@ -203,6 +203,15 @@ impl Transition {
         }
     }
 
+    /// Only when `execution` holds the item (it made the last claim): an
+    /// onboarding's forward moves never land on an item an offboarding or
+    /// another execution has taken since.
+    pub fn held_by(mut self, execution: &str) -> Self {
+        self.only_same_execution = true;
+        self.execution = Some(execution.to_owned());
+        self
+    }
+
     /// Also record which execution made the change.
     pub fn by(mut self, execution: &str) -> Self {
         self.execution = Some(execution.to_owned());

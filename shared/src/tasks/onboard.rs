@@ -50,10 +50,36 @@ async fn ensure(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
         .await?;
     let ensured = ctx.members.ensure_role(&account, &spec).await?;
     info!(role = %ensured.arn, repaired = ensured.repaired.len(), "trust role ready");
-    advance(ctx, &account, vendor, Transition::role_ready(&ensured.arn)).await?;
+    advance(
+        ctx,
+        &account,
+        vendor,
+        Transition::role_ready(&ensured.arn).held_by(&item.execution),
+    )
+    .await?;
     item.role_arn = Some(ensured.arn);
     item.status = ItemStatus::Continue;
     Ok(item)
+}
+
+/// Why this execution may no longer act for the account, if it may not: an
+/// offboarding (or, after a stale claim, another execution) has taken the
+/// item since this one claimed it. Read before any vendor call, so an
+/// onboarding in flight never registers an account that is being removed.
+async fn lost_hold(ctx: &Context, item: &VendorItem) -> Result<Option<String>> {
+    let entry = ctx
+        .ledger
+        .get(&item.account.account_id, item.vendor)
+        .await?;
+    Ok(match entry {
+        Some(entry) if entry.execution.as_deref() == Some(item.execution.as_str()) => None,
+        Some(entry) => Some(format!(
+            "stopped: execution {} has taken this account since ({})",
+            entry.execution.as_deref().unwrap_or("-"),
+            entry.state
+        )),
+        None => Some("stopped: the ledger no longer holds this account".into()),
+    })
 }
 
 /// The claim was refused: the account is already onboarded, or another
@@ -101,13 +127,16 @@ async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
             "register-account needs the role_arn from ensure-trust-role",
         ));
     }
+    if let Some(why) = lost_hold(ctx, &item).await? {
+        return Ok(item.done(Outcome::Skipped, Some(why)));
+    }
     let client = ctx.vendor(vendor).await?;
     let registration = client.register(&item.registration(None)).await?;
     advance(
         ctx,
         &account,
         vendor,
-        Transition::registered(&registration.reference),
+        Transition::registered(&registration.reference).held_by(&item.execution),
     )
     .await?;
     info!(reference = %registration.reference, status = ?registration.status, "registered");
@@ -125,12 +154,24 @@ async fn settle(
     match status {
         RegistrationStatus::Pending => Ok(item.pending(reference, ctx.config.poll_seconds)),
         RegistrationStatus::Active => {
-            advance(ctx, &account, vendor, Transition::active()).await?;
+            advance(
+                ctx,
+                &account,
+                vendor,
+                Transition::active().held_by(&item.execution),
+            )
+            .await?;
             item.reference = Some(reference);
             Ok(item.done(Outcome::Active, None))
         }
         RegistrationStatus::ActiveWithWarnings { warnings } => {
-            advance(ctx, &account, vendor, Transition::active()).await?;
+            advance(
+                ctx,
+                &account,
+                vendor,
+                Transition::active().held_by(&item.execution),
+            )
+            .await?;
             item.reference = Some(reference);
             item.warnings = warnings;
             Ok(item.done(Outcome::RegisteredWithWarnings, None))
@@ -156,6 +197,11 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
     let Some(reference) = item.reference.clone() else {
         return Err(Error::bad_input("check-status needs the vendor reference"));
     };
+    if item.action == Action::Onboard {
+        if let Some(why) = lost_hold(ctx, &item).await? {
+            return Ok(item.done(Outcome::Skipped, Some(why)));
+        }
+    }
     let client = ctx.vendor(vendor).await?;
     let status = client.status(&item.registration(None), &reference).await?;
     item.polls += 1;
@@ -185,7 +231,7 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
             ctx,
             &item.account.account_id,
             vendor,
-            Transition::registered(&reference),
+            Transition::registered(&reference).held_by(&item.execution),
         )
         .await?;
     }

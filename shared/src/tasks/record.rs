@@ -105,9 +105,26 @@ async fn record(ctx: &Context, run: RunResults) -> Result<Summary> {
     Ok(summary)
 }
 
-/// A Step Functions `Cause` from a Lambda error is a JSON document with the
-/// error message; keep just the message.
-fn cause_text(cause: &str) -> String {
+/// The text of a vendor's failure. The state machine passes a caught error
+/// whole, as JSON text (`{"Error": ..., "Cause": ...}`; a timeout has no
+/// `Cause`); a Lambda error's `Cause` is itself JSON holding the function's
+/// `errorMessage`. Anything else (a Pass state's own text) is kept as is.
+fn cause_text(detail: &str) -> String {
+    let Ok(value) = serde_json::from_str::<Value>(detail) else {
+        return detail.to_owned();
+    };
+    match (
+        value.get("Error").and_then(Value::as_str),
+        value.get("Cause").and_then(Value::as_str),
+    ) {
+        (_, Some(cause)) => error_message(cause),
+        (Some(error), None) => format!("{error} (no cause given)"),
+        (None, None) => error_message(detail),
+    }
+}
+
+/// A Lambda error's message, from its `Cause` document.
+fn error_message(cause: &str) -> String {
     serde_json::from_str::<Value>(cause)
         .ok()
         .and_then(|v| {
@@ -116,4 +133,34 @@ fn cause_text(cause: &str) -> String {
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| cause.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caught_lambda_error_gives_its_message() {
+        let cause = r#"{"errorType":"Fatal.Vendor","errorMessage":"risken refused"}"#;
+        let caught = serde_json::json!({"Error": "Fatal.Vendor", "Cause": cause}).to_string();
+        assert_eq!(cause_text(&caught), "risken refused");
+        // As earlier definitions passed it: the Cause alone.
+        assert_eq!(cause_text(cause), "risken refused");
+    }
+
+    #[test]
+    fn a_caught_error_without_a_cause_gives_its_name() {
+        let caught = serde_json::json!({"Error": "States.Timeout"}).to_string();
+        assert_eq!(cause_text(&caught), "States.Timeout (no cause given)");
+    }
+
+    #[test]
+    fn plain_text_is_kept() {
+        assert_eq!(
+            cause_text("the vendor did not finish within 60 status checks"),
+            "the vendor did not finish within 60 status checks"
+        );
+        let cause = serde_json::json!({"Error": "X", "Cause": "not json"}).to_string();
+        assert_eq!(cause_text(&cause), "not json");
+    }
 }

@@ -173,7 +173,14 @@ fn requested_vendors(ctx: &Context, account: &AccountRef) -> Result<Vec<VendorNa
                     .for_account(&account.account_id));
                 }
             }
-            Ok(asked.clone())
+            // A vendor named twice would run two branches for it at once.
+            let mut unique = Vec::with_capacity(asked.len());
+            for v in asked {
+                if !unique.contains(v) {
+                    unique.push(*v);
+                }
+            }
+            Ok(unique)
         }
     }
 }
