@@ -151,36 +151,29 @@ async fn settle(
     status: RegistrationStatus,
 ) -> Result<VendorItem> {
     let (account, vendor) = (item.account.account_id.clone(), item.vendor);
-    match status {
-        RegistrationStatus::Pending => Ok(item.pending(reference, ctx.config.poll_seconds)),
-        RegistrationStatus::Active => {
-            advance(
-                ctx,
-                &account,
-                vendor,
-                Transition::active().held_by(&item.execution),
-            )
-            .await?;
-            item.reference = Some(reference);
-            Ok(item.done(Outcome::Active, None))
-        }
+    let (outcome, warnings) = match status {
+        RegistrationStatus::Pending => return Ok(item.pending(reference, ctx.config.poll_seconds)),
+        RegistrationStatus::Active => (Outcome::Active, Vec::new()),
         RegistrationStatus::ActiveWithWarnings { warnings } => {
-            advance(
-                ctx,
-                &account,
-                vendor,
-                Transition::active().held_by(&item.execution),
-            )
-            .await?;
-            item.reference = Some(reference);
-            item.warnings = warnings;
-            Ok(item.done(Outcome::RegisteredWithWarnings, None))
+            (Outcome::RegisteredWithWarnings, warnings)
         }
-        RegistrationStatus::Failed { reason } => Err(Error::new(
-            ErrorKind::Vendor,
-            format!("{vendor} reported the registration failed: {reason}"),
-        )),
-    }
+        RegistrationStatus::Failed { reason } => {
+            return Err(Error::new(
+                ErrorKind::Vendor,
+                format!("{vendor} reported the registration failed: {reason}"),
+            ))
+        }
+    };
+    advance(
+        ctx,
+        &account,
+        vendor,
+        Transition::active().held_by(&item.execution),
+    )
+    .await?;
+    item.reference = Some(reference);
+    item.warnings = warnings;
+    Ok(item.done(outcome, None))
 }
 
 // ---------------------------------------------------------------- check-status

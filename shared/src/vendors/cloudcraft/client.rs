@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -20,7 +20,6 @@ use crate::vendors::api::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
 use crate::vendors::endpoint::VendorEndpoint;
-use crate::vendors::http::VendorCall;
 
 const ACCOUNTS: &str = "/aws/account";
 const IAM_PARAMETERS: &str = "/aws/account/iamParameters";
@@ -65,20 +64,14 @@ impl Cloudcraft {
         }
     }
 
-    fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
-        self.api.call(doing)
-    }
 
-    fn authed(&self, method: Method, path: &str) -> RequestBuilder {
-        self.api.authed(method, path)
-    }
 
     async fn list(&self) -> Result<Vec<CloudcraftAccount>> {
-        let call = self.call("listing AWS accounts");
+        let call = self.api.call("listing AWS accounts");
         let response = self
             .api
             .http
-            .get(&call, || self.authed(Method::GET, ACCOUNTS))
+            .get(&call, || self.api.authed(Method::GET, ACCOUNTS))
             .await?;
         let list: AccountList = call.json(response).await?;
         Ok(list.accounts)
@@ -100,11 +93,11 @@ impl Vendor for Cloudcraft {
     }
 
     async fn trust_parameters(&self) -> Result<TrustParameters> {
-        let call = self.call("reading the IAM role parameters");
+        let call = self.api.call("reading the IAM role parameters");
         let response = self
             .api
             .http
-            .get(&call, || self.authed(Method::GET, IAM_PARAMETERS))
+            .get(&call, || self.api.authed(Method::GET, IAM_PARAMETERS))
             .await?;
         let params: IamParameters = call.json(response).await?;
         issued_trust(
@@ -122,8 +115,8 @@ impl Vendor for Cloudcraft {
                 status: RegistrationStatus::Active,
             });
         }
-        let call = self.call("adding the AWS account");
-        let request = self.authed(Method::POST, ACCOUNTS).json(&json!({
+        let call = self.api.call("adding the AWS account");
+        let request = self.api.authed(Method::POST, ACCOUNTS).json(&json!({
             "name": account.account_name,
             "roleArn": account.role_arn,
             "region": self.secret.region,
@@ -162,8 +155,8 @@ impl Vendor for Cloudcraft {
         let Some(existing) = self.find(&account.role_arn).await? else {
             return Ok(Deregistration::NotFound);
         };
-        let call = self.call("removing the AWS account");
-        let request = self.authed(Method::DELETE, &format!("{ACCOUNTS}/{}", existing.id));
+        let call = self.api.call("removing the AWS account");
+        let request = self.api.authed(Method::DELETE, &format!("{ACCOUNTS}/{}", existing.id));
         match self.api.http.send(&call, request).await {
             Ok(_) => Ok(Deregistration::Removed),
             Err(err) if err.http_status() == Some(404) => Ok(Deregistration::NotFound),

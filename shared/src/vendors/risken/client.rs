@@ -18,7 +18,6 @@ use crate::vendors::api::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
 use crate::vendors::endpoint::VendorEndpoint;
-use crate::vendors::http::VendorCall;
 
 const API: &str = "/api/v1/aws";
 /// RISKEN rejects AWS names longer than this.
@@ -87,9 +86,6 @@ impl Risken {
         Risken { api, secret }
     }
 
-    fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
-        self.api.call(doing)
-    }
 
     fn authed(&self, method: Method, endpoint: &str) -> RequestBuilder {
         self.api.authed(method, &format!("{API}/{endpoint}/"))
@@ -101,7 +97,7 @@ impl Risken {
         endpoint: &str,
         query: &[(&str, String)],
     ) -> Result<T> {
-        let call = self.call(doing);
+        let call = self.api.call(doing);
         let response = self
             .api
             .http
@@ -117,7 +113,7 @@ impl Risken {
         endpoint: &str,
         body: Value,
     ) -> Result<T> {
-        let call = self.call(doing);
+        let call = self.api.call(doing);
         let response = self
             .api
             .http

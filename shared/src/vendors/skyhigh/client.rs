@@ -23,7 +23,6 @@ use crate::vendors::api::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
 };
 use crate::vendors::endpoint::VendorEndpoint;
-use crate::vendors::http::VendorCall;
 
 const API: &str = "/shndlpapi/v1/aws";
 
@@ -60,16 +59,13 @@ impl Skyhigh {
         }
     }
 
-    fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
-        self.api.call(doing)
-    }
 
     fn authed(&self, method: Method, path: &str) -> RequestBuilder {
         self.api.authed(method, &format!("{API}/{path}"))
     }
 
     async fn provisioned_roles(&self) -> Result<Vec<String>> {
-        let call = self.call("listing provisioned accounts");
+        let call = self.api.call("listing provisioned accounts");
         let response = self
             .api
             .http
@@ -103,7 +99,7 @@ impl Vendor for Skyhigh {
     }
 
     async fn trust_parameters(&self) -> Result<TrustParameters> {
-        let call = self.call("reading the trust details");
+        let call = self.api.call("reading the trust details");
         let response = self
             .api
             .http
@@ -134,7 +130,7 @@ impl Vendor for Skyhigh {
             body["awsAccounts"] = json!([self.account_entry(account, Buckets::Named)]);
             body["instanceName"] = json!(self.secret.instance_name);
             (
-                self.call("provisioning the account"),
+                self.api.call("provisioning the account"),
                 self.authed(Method::POST, "provisionAccounts").json(&body),
             )
         } else {
@@ -146,7 +142,7 @@ impl Vendor for Skyhigh {
                 body["ignoreErrors"] = json!(ignore);
             }
             (
-                self.call("adding the account"),
+                self.api.call("adding the account"),
                 self.authed(Method::PUT, "addAccounts").json(&body),
             )
         };
@@ -168,7 +164,7 @@ impl Vendor for Skyhigh {
         if reference.starts_with("provisioned:") {
             return Ok(RegistrationStatus::Active);
         }
-        let call = self.call("reading the provisioning status");
+        let call = self.api.call("reading the provisioning status");
         let path = format!("provisionStatus/{reference}");
         let response = self
             .api
@@ -183,7 +179,7 @@ impl Vendor for Skyhigh {
         if !self.provisioned_roles().await?.contains(&account.role_arn) {
             return Ok(Deregistration::NotFound);
         }
-        let call = self.call("deleting the account");
+        let call = self.api.call("deleting the account");
         let request = self.authed(Method::DELETE, "deleteAccounts").json(&json!({
             "awsAccounts": [self.account_entry(account, Buckets::Omitted)],
             "instanceName": self.secret.instance_name,

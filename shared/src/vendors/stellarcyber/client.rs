@@ -79,9 +79,6 @@ impl StellarCyber {
         }
     }
 
-    fn call<'a>(&'a self, doing: &'a str) -> VendorCall<'a> {
-        self.api.call(doing)
-    }
 
     /// A JWT young enough to use, fetching a new one when needed.
     async fn token(&self, age: TokenAge) -> Result<Secret> {
@@ -91,7 +88,7 @@ impl StellarCyber {
                 return Ok(token.clone());
             }
         }
-        let call = self.call("getting an access token");
+        let call = self.api.call("getting an access token");
         let request = self
             .api
             .authed(Method::POST, TOKEN)
@@ -169,7 +166,7 @@ impl StellarCyber {
     }
 
     async fn list(&self) -> Result<Value> {
-        let call = self.call("listing connectors");
+        let call = self.api.call("listing connectors");
         let response = self
             .api(&call, Method::GET, &self.api.base.join(CONNECTORS), |r| {
                 r.query(&[("cust_id", &self.secret.tenant_id)])
@@ -208,7 +205,7 @@ impl Vendor for StellarCyber {
             });
         }
         let body = self.render(account);
-        let call = self.call("creating the connector");
+        let call = self.api.call("creating the connector");
         let response = self
             .api(&call, Method::POST, &self.api.base.join(CONNECTORS), |r| {
                 r.json(&body)
@@ -240,7 +237,7 @@ impl Vendor for StellarCyber {
         let Some(id) = self.find(&name).await? else {
             return Ok(Deregistration::NotFound);
         };
-        let call = self.call("deleting the connector");
+        let call = self.api.call("deleting the connector");
         let url = self.api.base.join(&format!("{CONNECTORS}/{id}"));
         match self.api(&call, Method::DELETE, &url, |r| r).await {
             Ok(_) => Ok(Deregistration::Removed),
