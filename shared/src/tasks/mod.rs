@@ -3,12 +3,13 @@
 //! The Lambda binaries and the CLI call these; nothing here knows about
 //! Lambda or a terminal.
 //!
-//! - [`resolve`], event in, the account, the action and the per-vendor work out.
-//! - [`onboard`], ensure-trust-role, register-account, check-status.
-//! - [`offboard`], deregister-account.
-//! - [`record`], record-outcome (ledger, account tags, summary).
-//! - [`notify`], the texts people read, published through the notifier.
-//! - [`reconcile`], the scheduled (and CLI) drift check and repair.
+//! - [`resolve`] (resolve-account): event in; the account, the action and
+//!   the per-vendor work out.
+//! - [`onboard`] (ensure-trust-role, register-account, check-status).
+//! - [`offboard`] (deregister-account).
+//! - [`record`] (record-outcome): ledger, account tags, summary.
+//! - [`notify`]: the texts people read, published through the notifier.
+//! - [`reconcile`]: the scheduled (and CLI) drift check and repair.
 
 pub mod context;
 pub mod notify;
