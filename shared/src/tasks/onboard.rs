@@ -67,18 +67,23 @@ async fn ensure(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
 /// item since this one claimed it. Read before any vendor call, so an
 /// onboarding in flight never registers an account that is being removed.
 async fn lost_hold(ctx: &Context, item: &VendorItem) -> Result<Option<String>> {
+    Ok(held(ctx, item).await?.err())
+}
+
+/// The ledger item when this execution holds it, else why it does not.
+async fn held(ctx: &Context, item: &VendorItem) -> Result<Result<LedgerEntry, String>> {
     let entry = ctx
         .ledger
         .get(&item.account.account_id, item.vendor)
         .await?;
     Ok(match entry {
-        Some(entry) if entry.execution.as_deref() == Some(item.execution.as_str()) => None,
-        Some(entry) => Some(format!(
+        Some(entry) if entry.execution.as_deref() == Some(item.execution.as_str()) => Ok(entry),
+        Some(entry) => Err(format!(
             "stopped: execution {} has taken this account since ({})",
             entry.execution.as_deref().unwrap_or("-"),
             entry.state
         )),
-        None => Some("stopped: the ledger no longer holds this account".into()),
+        None => Err("stopped: the ledger no longer holds this account".into()),
     })
 }
 
@@ -127,10 +132,22 @@ async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
             "register-account needs the role_arn from ensure-trust-role",
         ));
     }
-    if let Some(why) = lost_hold(ctx, &item).await? {
-        return Ok(item.done(Outcome::Skipped, Some(why)));
-    }
+    let entry = match held(ctx, &item).await? {
+        Ok(entry) => entry,
+        Err(why) => return Ok(item.done(Outcome::Skipped, Some(why))),
+    };
     let client = ctx.vendor(vendor).await?;
+    // A retry of this step after the vendor accepted the registration and
+    // the ledger recorded it: follow that registration instead of
+    // submitting the account again (a vendor without a lookup, or whose
+    // pending requests it does not list, would get a second one).
+    if let (LedgerState::Registered, Some(reference)) = (entry.state, entry.vendor_ref) {
+        let status = client.status(&item.registration(None), &reference).await?;
+        if !matches!(status, RegistrationStatus::Failed { .. }) {
+            info!(reference = %reference, status = ?status, "already registered by this execution");
+            return settle(ctx, item, reference, status).await;
+        }
+    }
     let registration = client.register(&item.registration(None)).await?;
     advance(
         ctx,

@@ -323,3 +323,62 @@ async fn of_eight_executions_claiming_at_once_exactly_one_onboards() {
         .unwrap();
     assert_eq!(entry.attempts, 1);
 }
+
+#[tokio::test]
+async fn a_retried_registration_follows_the_one_the_ledger_recorded_instead_of_submitting_again() {
+    let f = fixture(&[VendorName::Datatheorem]);
+    // Like Data Theorem: no lookup, so a second submission would be a
+    // second registration.
+    f.fakes
+        .vendors
+        .vendor(VendorName::Datatheorem)
+        .set_behaviour(FakeVendorBehaviour {
+            lookup: false,
+            ..Default::default()
+        });
+    let item = f.item(VendorName::Datatheorem, "run-1").await;
+    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    // The vendor accepts and the ledger records `registered`; then marking
+    // the account active fails, and the step is retried.
+    f.fakes
+        .faults
+        .inject_nth("ledger.transition", 1, Fault::Error(ErrorKind::Unavailable));
+    let err = tasks::register_account(&f.ctx, item.clone())
+        .await
+        .unwrap_err();
+    assert!(err.kind().is_retryable());
+    let done = tasks::register_account(&f.ctx, item).await.unwrap();
+    assert_eq!(done.outcome, Some(Outcome::Active));
+    let vendor = f.fakes.vendors.vendor(VendorName::Datatheorem);
+    assert_eq!(vendor.created(), 1, "submitted twice");
+    assert_eq!(
+        f.fakes.ledger.state(&f.account, VendorName::Datatheorem),
+        Some(LedgerState::Active)
+    );
+}
+
+#[tokio::test]
+async fn a_retried_registration_that_the_vendor_reports_failed_is_submitted_again() {
+    let f = fixture(&[VendorName::Skyhigh]);
+    f.fakes
+        .vendors
+        .vendor(VendorName::Skyhigh)
+        .set_behaviour(FakeVendorBehaviour {
+            lookup: false,
+            pending_polls: 1,
+            ..Default::default()
+        });
+    let item = f.item(VendorName::Skyhigh, "run-1").await;
+    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let pending = tasks::register_account(&f.ctx, item.clone()).await.unwrap();
+    assert_eq!(pending.status, ItemStatus::Pending);
+    // The vendor forgets the request (it failed on its side): a retry of
+    // the step submits the account again.
+    f.fakes
+        .vendors
+        .vendor(VendorName::Skyhigh)
+        .forget(&f.account);
+    let again = tasks::register_account(&f.ctx, item).await.unwrap();
+    assert_eq!(again.status, ItemStatus::Pending);
+    assert_eq!(f.fakes.vendors.vendor(VendorName::Skyhigh).created(), 2);
+}
