@@ -422,6 +422,17 @@ fn template_description_names_every_vendor_by_its_title() {
 
 /// The strings of the Python tuple assigned to `name` at the start of a line
 /// (`NAME = ("a", "b")`, on one line or several).
+/// The file's `VENDORS = (...)` tuple lists the registry's vendors in order.
+fn assert_vendors_tuple_is_the_registry(text: &str, file: &str) {
+    let listed = python_tuple(text, file, "VENDORS");
+    assert_eq!(
+        listed,
+        registry(),
+        "{file} VENDORS lists {listed:?} but {REGISTRY} has {:?}: set VENDORS to that tuple",
+        registry()
+    );
+}
+
 fn python_tuple(text: &str, file: &str, name: &str) -> Vec<String> {
     let key = format!("{name} = (");
     let at = text
@@ -475,13 +486,7 @@ fn keys(entries: &[(String, String)]) -> Vec<String> {
 fn local_stack_seeds_every_registered_vendor() {
     let file = "local/localstack.py";
     let text = read(file);
-    let listed = python_tuple(&text, file, "VENDORS");
-    assert_eq!(
-        listed,
-        registry(),
-        "{file} VENDORS lists {listed:?} but {REGISTRY} has {:?}: set VENDORS to that tuple",
-        registry()
-    );
+    assert_vendors_tuple_is_the_registry(&text, file);
 
     let demo = text
         .find("def demo_secrets(")
@@ -568,13 +573,7 @@ fn local_function_host_enables_every_registered_vendor_by_default() {
 fn bench_report_counts_every_registered_vendor_and_its_documented_rate_limit() {
     let file = "local/bench_report.py";
     let text = read(file);
-    let listed = python_tuple(&text, file, "VENDORS");
-    assert_eq!(
-        listed,
-        registry(),
-        "{file} VENDORS lists {listed:?} but {REGISTRY} has {:?}: set VENDORS to that tuple",
-        registry()
-    );
+    assert_vendors_tuple_is_the_registry(&text, file);
 
     let limits_line = text
         .lines()
@@ -689,13 +688,7 @@ fn vendor_client_suite_tests_every_registered_vendor() {
 fn end_to_end_tests_expect_every_registered_vendor_with_its_default_role() {
     let file = "tests/e2e/test_run_event.py";
     let text = read(file);
-    let listed = python_tuple(&text, file, "VENDORS");
-    assert_eq!(
-        listed,
-        registry(),
-        "{file} VENDORS lists {listed:?} but {REGISTRY} has {:?}: set VENDORS to that tuple",
-        registry()
-    );
+    assert_vendors_tuple_is_the_registry(&text, file);
 
     let roles: Vec<(String, String)> = python_dict(&text, file, "ROLE_NAMES = {")
         .into_iter()

@@ -26,13 +26,13 @@ async fn prepared(task: Task) -> (Fixture, VendorItem) {
     let f = fixture(&[VENDOR]);
     // A vendor that looks accounts up, processes for one check, and can
     // remove an account.
-    f.fakes
-        .vendors
-        .vendor(VENDOR)
-        .set_behaviour(FakeVendorBehaviour {
+    f.behave(
+        VENDOR,
+        FakeVendorBehaviour {
             pending_polls: 1,
             ..Default::default()
-        });
+        },
+    );
     let item = f.item(VENDOR, "run-1").await;
     let item = match task {
         Task::Ensure => item,

@@ -42,13 +42,13 @@ async fn an_onboarding_offboarded_before_it_registers_stops_without_calling_the_
 #[tokio::test]
 async fn an_onboarding_offboarded_while_it_polls_stops_and_never_marks_the_account_active() {
     let f = fixture(&[VendorName::Skyhigh]);
-    f.fakes
-        .vendors
-        .vendor(VendorName::Skyhigh)
-        .set_behaviour(FakeVendorBehaviour {
+    f.behave(
+        VendorName::Skyhigh,
+        FakeVendorBehaviour {
             pending_polls: 2,
             ..Default::default()
-        });
+        },
+    );
     let item = f.item(VendorName::Skyhigh, "run-1").await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
     let item = tasks::register_account(&f.ctx, item).await.unwrap();

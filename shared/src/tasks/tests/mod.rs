@@ -89,6 +89,11 @@ fn fixture_with(vendors: &[VendorName], extra: &[(&str, &str)]) -> Fixture {
 }
 
 impl Fixture {
+    /// Makes the fake vendor behave so.
+    fn behave(&self, vendor: VendorName, behaviour: crate::fakes::FakeVendorBehaviour) {
+        self.fakes.vendors.vendor(vendor).set_behaviour(behaviour);
+    }
+
     /// The work item resolve-account makes for the vendor, in an execution.
     async fn item(&self, vendor: VendorName, execution: &str) -> VendorItem {
         self.item_for(Action::Onboard, vendor, execution).await

@@ -86,13 +86,13 @@ async fn a_closed_account_that_cannot_be_entered_is_offboarded_with_a_note() {
 #[tokio::test]
 async fn a_vendor_without_a_removal_api_gives_a_manual_step() {
     let f = onboarded(&[VendorName::Datatheorem]).await;
-    f.fakes
-        .vendors
-        .vendor(VendorName::Datatheorem)
-        .set_behaviour(FakeVendorBehaviour {
+    f.behave(
+        VendorName::Datatheorem,
+        FakeVendorBehaviour {
             removal_api: false,
             ..Default::default()
-        });
+        },
+    );
     let item = f
         .item_for(Action::Offboard, VendorName::Datatheorem, "off-1")
         .await;
@@ -113,13 +113,13 @@ async fn a_vendor_without_a_removal_api_gives_a_manual_step() {
 #[tokio::test]
 async fn a_pending_removal_is_polled_until_done() {
     let f = onboarded(&[VendorName::Skyhigh]).await;
-    f.fakes
-        .vendors
-        .vendor(VendorName::Skyhigh)
-        .set_behaviour(FakeVendorBehaviour {
+    f.behave(
+        VendorName::Skyhigh,
+        FakeVendorBehaviour {
             removal_pending_polls: 2,
             ..Default::default()
-        });
+        },
+    );
     let item = f
         .item_for(Action::Offboard, VendorName::Skyhigh, "off-1")
         .await;

@@ -38,13 +38,13 @@ async fn onboarding_creates_the_role_registers_and_ends_active() {
 #[tokio::test]
 async fn a_pending_registration_is_polled_until_active_and_keeps_the_claim_fresh() {
     let f = fixture(&[VendorName::Skyhigh]);
-    f.fakes
-        .vendors
-        .vendor(VendorName::Skyhigh)
-        .set_behaviour(FakeVendorBehaviour {
+    f.behave(
+        VendorName::Skyhigh,
+        FakeVendorBehaviour {
             pending_polls: 3,
             ..Default::default()
-        });
+        },
+    );
     let item = f.item(VendorName::Skyhigh, "run-1").await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
     let mut item = tasks::register_account(&f.ctx, item).await.unwrap();
@@ -140,13 +140,13 @@ async fn a_claim_left_by_a_dead_execution_is_taken_over() {
 #[tokio::test]
 async fn a_registration_the_vendor_reports_failed_is_a_vendor_error_naming_the_reason() {
     let f = fixture(&[VendorName::Cloudcraft]);
-    f.fakes
-        .vendors
-        .vendor(VendorName::Cloudcraft)
-        .set_behaviour(FakeVendorBehaviour {
+    f.behave(
+        VendorName::Cloudcraft,
+        FakeVendorBehaviour {
             fails_with: Some("role not assumable".into()),
             ..Default::default()
-        });
+        },
+    );
     let err = f
         .onboard(VendorName::Cloudcraft, "run-1")
         .await
@@ -329,13 +329,13 @@ async fn a_retried_registration_follows_the_one_the_ledger_recorded_instead_of_s
     let f = fixture(&[VendorName::Datatheorem]);
     // Like Data Theorem: no lookup, so a second submission would be a
     // second registration.
-    f.fakes
-        .vendors
-        .vendor(VendorName::Datatheorem)
-        .set_behaviour(FakeVendorBehaviour {
+    f.behave(
+        VendorName::Datatheorem,
+        FakeVendorBehaviour {
             lookup: false,
             ..Default::default()
-        });
+        },
+    );
     let item = f.item(VendorName::Datatheorem, "run-1").await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
     // The vendor accepts and the ledger records `registered`; then marking
@@ -360,14 +360,14 @@ async fn a_retried_registration_follows_the_one_the_ledger_recorded_instead_of_s
 #[tokio::test]
 async fn a_retried_registration_that_the_vendor_reports_failed_is_submitted_again() {
     let f = fixture(&[VendorName::Skyhigh]);
-    f.fakes
-        .vendors
-        .vendor(VendorName::Skyhigh)
-        .set_behaviour(FakeVendorBehaviour {
+    f.behave(
+        VendorName::Skyhigh,
+        FakeVendorBehaviour {
             lookup: false,
             pending_polls: 1,
             ..Default::default()
-        });
+        },
+    );
     let item = f.item(VendorName::Skyhigh, "run-1").await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
     let pending = tasks::register_account(&f.ctx, item.clone()).await.unwrap();

@@ -25,13 +25,13 @@ fn repair_all() -> ReconcileOptions {
 async fn onboarded() -> Fixture {
     let f = fixture(&[VendorName::Cloudcraft, VendorName::Datatheorem]);
     // Like Data Theorem itself: no API lists what it holds.
-    f.fakes
-        .vendors
-        .vendor(VendorName::Datatheorem)
-        .set_behaviour(crate::fakes::FakeVendorBehaviour {
+    f.behave(
+        VendorName::Datatheorem,
+        crate::fakes::FakeVendorBehaviour {
             lookup: false,
             ..Default::default()
-        });
+        },
+    );
     for vendor in [VendorName::Cloudcraft, VendorName::Datatheorem] {
         f.onboard(vendor, "run-1").await.unwrap();
     }
