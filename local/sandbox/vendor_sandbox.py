@@ -21,6 +21,7 @@ import argparse
 import ipaddress
 import os
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -30,6 +31,7 @@ from typing import Any, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox_core import seed as seed_files
+from sandbox_core.chaos import Chaos
 from sandbox_core.control import ControlApi, is_control_path
 from sandbox_core.exchange import Request, Response, json_response
 from sandbox_core.faults import FaultQueue
@@ -53,7 +55,7 @@ def load_seed(path: str | None) -> dict[str, Any]:
 
 
 class Sandbox:
-    """All vendors' state, faults and the request log, behind one lock."""
+    """All vendors' state, faults, chaos and the request log, behind one lock."""
 
     def __init__(self, seed: dict[str, Any]):
         self.seed = seed
@@ -61,8 +63,9 @@ class Sandbox:
         self.roles = RolePropagation(seed["role_not_assumable_seconds"])
         self.vendors: dict[str, Vendor] = {cls.name: cls(self.roles, seed[cls.name]) for cls in VENDOR_CLASSES}
         self.faults = FaultQueue()
+        self.chaos = Chaos(list(self.vendors))
         self.request_log = RequestLog()
-        self.control = ControlApi(self.vendors, self.faults, self.request_log, self.roles)
+        self.control = ControlApi(self.vendors, self.faults, self.request_log, self.roles, self.chaos)
         self.control.reset()
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes, host: str) -> Response:
@@ -80,14 +83,22 @@ class Sandbox:
         req = Request(method, "/" + rest, query, headers, body, f"http://{host}/{vendor_name}")
         with self.lock:
             fault = self.faults.take(vendor_name, req.path)
+            chaos = self.chaos.draw(vendor_name, explicit_fault=fault is not None)
         if fault is not None and fault.latency_ms:
             time.sleep(fault.latency_ms / 1000)  # outside the lock: other requests go on
         with self.lock:
+            vendor_status = None
             if fault is not None and fault.answers:
                 response = fault.response(vendor)
+            elif chaos is not None and not chaos.lost:
+                response = chaos.refusal(vendor)
             else:
                 response = vendor.handle(req)
-            self.request_log.record(vendor_name, req, response.status, fault is not None)
+                vendor_status = response.status
+                if chaos is not None:  # the vendor acted; its answer is lost on the way back
+                    response = chaos.lost_answer()
+            self.request_log.record(vendor_name, req, response.status, fault is not None,
+                                    chaos.kind if chaos else None, vendor_status)
         return response
 
 
@@ -121,6 +132,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def send(self, response: Response) -> None:
+        if response.drop:
+            self.drop_connection()
+            return
         self.send_response(response.status)
         if response.content_type:
             self.send_header("Content-Type", response.content_type)
@@ -131,6 +145,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if response.status != 204:
             self.wfile.write(response.body)
+
+    def drop_connection(self) -> None:
+        """Close the connection without a byte of answer; the client sees it closed
+        before any response (hyper: "connection closed before message completed")."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # the client has gone already
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # GET /_sandbox/requests is the access log

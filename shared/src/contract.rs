@@ -150,6 +150,9 @@ pub enum Outcome {
     Failed,
     Skipped,
     ManualStepRequired,
+    /// The vendor may or may not hold the registration; `detail` says what
+    /// a person checks and how to settle it.
+    Unverified,
     Offboarded,
 }
 
@@ -161,6 +164,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Skipped => "skipped",
             Outcome::ManualStepRequired => "manual_step_required",
+            Outcome::Unverified => "unverified",
             Outcome::Offboarded => "offboarded",
         }
     }
@@ -193,6 +197,9 @@ pub struct VendorItem {
     /// Status checks made so far (the state machine bounds them).
     #[serde(default)]
     pub polls: u32,
+    /// Times a stalled registration was registered again.
+    #[serde(default)]
+    pub resumes: u32,
     /// How long the state machine waits before the next check.
     #[serde(default)]
     pub wait_seconds: u32,

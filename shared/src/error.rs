@@ -103,6 +103,10 @@ pub struct Error {
     vendor: Option<VendorName>,
     /// The HTTP status a vendor answered, when the error is a vendor answer.
     http_status: Option<u16>,
+    /// The request reached the other side and its answer was lost or
+    /// unreadable (a timeout, a dropped connection, a 5xx, a garbled 2xx):
+    /// the other side may have acted.
+    ambiguous: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -116,6 +120,7 @@ impl Error {
             account: None,
             vendor: None,
             http_status: None,
+            ambiguous: false,
         }
     }
 
@@ -153,6 +158,17 @@ impl Error {
 
     pub fn http_status(&self) -> Option<u16> {
         self.http_status
+    }
+
+    /// Whether the other side may have acted although the call failed.
+    pub fn is_ambiguous(&self) -> bool {
+        self.ambiguous
+    }
+
+    /// Marks the error as one after which the other side may have acted.
+    pub fn ambiguous(mut self) -> Self {
+        self.ambiguous = true;
+        self
     }
 
     pub fn with_status(mut self, status: u16) -> Self {

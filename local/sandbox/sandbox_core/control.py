@@ -1,12 +1,15 @@
-"""The control API under /_sandbox/ (no auth, loopback only): faults, the role
-delay, the request log, state and reset, plus each vendor's own control calls
-under /_sandbox/<vendor>/. Callers hold the sandbox's lock."""
+"""The control API under /_sandbox/ (no auth, loopback only): faults, chaos, the
+role delay, the request log, state, duplicate registrations and reset, plus each
+vendor's own control calls under /_sandbox/<vendor>/. Callers hold the sandbox's
+lock."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict
 from typing import Any, Callable, Mapping
 
+from sandbox_core.chaos import Chaos
 from sandbox_core.exchange import Reject, Request, Response, control_error, json_response
 from sandbox_core.faults import FaultQueue
 from sandbox_core.request_log import RequestLog
@@ -28,14 +31,19 @@ def control_body(req: Request) -> dict[str, Any]:
 
 class ControlApi:
     def __init__(self, vendors: Mapping[str, Vendor], faults: FaultQueue, request_log: RequestLog,
-                 roles: RolePropagation):
+                 roles: RolePropagation, chaos: Chaos):
         self.vendors, self.faults, self.request_log, self.roles = vendors, faults, request_log, roles
+        self.chaos = chaos
         self.routes: dict[tuple[str, str], Callable[[Request], dict[str, Any]]] = {
             ("POST", f"{PREFIX}/faults"): self.add_fault,
             ("DELETE", f"{PREFIX}/faults"): self.clear_faults,
+            ("POST", f"{PREFIX}/chaos"): self.start_chaos,
+            ("DELETE", f"{PREFIX}/chaos"): self.stop_chaos,
+            ("GET", f"{PREFIX}/chaos"): self.chaos_report,
             ("POST", f"{PREFIX}/role-delay"): self.set_role_delay,
             ("GET", f"{PREFIX}/requests"): self.list_requests,
             ("GET", f"{PREFIX}/state"): self.state,
+            ("GET", f"{PREFIX}/duplicates"): self.duplicates,
             ("POST", f"{PREFIX}/reset"): self.reset,
         }
         for vendor in vendors.values():
@@ -62,6 +70,7 @@ class ControlApi:
 
     def reset(self, req: Request | None = None) -> dict[str, Any]:
         self.faults.clear()
+        self.chaos.reset()
         self.request_log.clear()
         self.roles.reset()
         for vendor in self.vendors.values():
@@ -73,6 +82,15 @@ class ControlApi:
 
     def clear_faults(self, req: Request) -> dict[str, Any]:
         return {"cleared": self.faults.clear()}
+
+    def start_chaos(self, req: Request) -> dict[str, Any]:
+        return {"config": asdict(self.chaos.start(control_body(req)))}
+
+    def stop_chaos(self, req: Request) -> dict[str, Any]:
+        return {"stopped": self.chaos.stop()}
+
+    def chaos_report(self, req: Request) -> dict[str, Any]:
+        return self.chaos.snapshot()
 
     def set_role_delay(self, req: Request) -> dict[str, Any]:
         seconds = control_body(req).get("seconds")
@@ -92,3 +110,17 @@ class ControlApi:
             **{name: vendor.snapshot() for name, vendor in self.vendors.items()},
             "sandbox": {**self.roles.snapshot(), "faults": self.faults.snapshot()},
         }
+
+    def duplicates(self, req: Request) -> dict[str, Any]:
+        """Each vendor's live registrations, the distinct AWS accounts they cover, and
+        every account registered more than once."""
+        return {"vendors": {name: registration_counts(vendor.registered_accounts())
+                            for name, vendor in self.vendors.items()}}
+
+
+def registration_counts(accounts: list[str | None]) -> dict[str, Any]:
+    """Counts over one vendor's live registrations, given the AWS account of each
+    (None where a registration names no account)."""
+    per_account = Counter(account for account in accounts if account is not None)
+    return {"registrations": len(accounts), "accounts": len(per_account),
+            "duplicates": {account: n for account, n in sorted(per_account.items()) if n > 1}}

@@ -17,6 +17,14 @@ class Response:
     body: bytes = b""
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Close the connection without sending anything, as a dead proxy or a
+    # crashed backend does; `status` is then only what the request log shows.
+    drop: bool = False
+
+
+def dropped_connection() -> Response:
+    """No answer at all: the server closes the connection (logged with status 0)."""
+    return Response(0, drop=True)
 
 
 def json_response(status: int, payload: Any) -> Response:

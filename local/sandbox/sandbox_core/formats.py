@@ -7,11 +7,29 @@ from datetime import datetime, timezone
 from typing import Any
 
 # An IAM role ARN, path included (arn:aws:iam::123456789012:role/path/Name).
-ROLE_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+ROLE_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}")
 
 
 def is_role_arn(value: Any) -> bool:
     return isinstance(value, str) and ROLE_ARN.fullmatch(value) is not None
+
+
+def role_account(value: Any) -> str | None:
+    """The 12-digit AWS account ID of a role ARN, or None if `value` is not one."""
+    match = ROLE_ARN.fullmatch(value) if isinstance(value, str) else None
+    return match.group(1) if match else None
+
+
+def role_arns_in(value: Any) -> list[str]:
+    """Every string in a JSON value (objects and arrays searched depth-first, in
+    order) that is a role ARN, without repeats."""
+    if isinstance(value, dict):
+        found = [arn for item in value.values() for arn in role_arns_in(item)]
+    elif isinstance(value, list):
+        found = [arn for item in value for arn in role_arns_in(item)]
+    else:
+        found = [value] if is_role_arn(value) else []
+    return list(dict.fromkeys(found))
 
 
 def rfc3339(ts: float) -> str:

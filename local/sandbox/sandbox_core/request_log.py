@@ -24,12 +24,17 @@ class RequestLog:
     def clear(self) -> None:
         self.entries = []
 
-    def record(self, vendor: str, req: Request, status: int, fault: bool) -> None:
+    def record(self, vendor: str, req: Request, status: int, fault: bool, chaos: str | None = None,
+               vendor_status: int | None = None) -> None:
+        """Log a request. `status` is what the client got (0: the connection was closed
+        without an answer); `vendor_status` is what the vendor itself answered, None if
+        the request never reached it; `chaos` is the chaos fault's kind, if any."""
         self.entries.append({
             "vendor": vendor, "method": req.method, "path": req.path, "query": req.query,
             "content_type": req.headers.get("Content-Type"),
             "authorization": redact_authorization(req.headers.get("Authorization")),
-            "body": req.json_body, "status": status, "fault": fault,
+            "body": req.json_body, "status": status, "vendor_status": vendor_status,
+            "fault": fault or chaos is not None, "chaos": chaos,
             "timestamp": time.time(),
         })
 

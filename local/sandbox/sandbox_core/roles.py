@@ -1,8 +1,10 @@
 """Whether a vendor can assume a role yet: IAM propagation, as the sandbox models it.
 
 A role ARN becomes assumable `delay_seconds` after the sandbox first saw it
-(the first vendor request naming it). Shared by every vendor that assumes
-roles, so one control call (`POST /_sandbox/role-delay`) delays them all.
+(the first vendor request naming it, at any vendor). Shared by every vendor,
+so one control call (`POST /_sandbox/role-delay`) delays them all. Vendors
+that only store a role ARN call `see`; vendors that assume the role call
+`assumable`, which also counts as seeing it.
 """
 
 from __future__ import annotations
@@ -22,11 +24,15 @@ class RolePropagation:
         self.first_seen: dict[str, float] = {}
         self.delay_seconds: float = self.initial_delay_seconds
 
+    def see(self, role_arn: str) -> None:
+        """Note that a vendor request named `role_arn` (only its first time counts)."""
+        self.first_seen.setdefault(role_arn, time.time())
+
     def assumable(self, role_arn: str) -> bool:
         """Whether a vendor can assume `role_arn` now. IAM propagation is modelled as
         the role becoming assumable `delay_seconds` after the sandbox first saw it."""
-        first_seen = self.first_seen.setdefault(role_arn, time.time())
-        return time.time() >= first_seen + self.delay_seconds
+        self.see(role_arn)
+        return time.time() >= self.first_seen[role_arn] + self.delay_seconds
 
     def snapshot(self) -> dict[str, Any]:
         return {

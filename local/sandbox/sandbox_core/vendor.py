@@ -53,6 +53,11 @@ class Vendor:
     def authenticate(self, req: Request) -> None:
         raise NotImplementedError
 
+    def registered_accounts(self) -> list[str | None]:
+        """The AWS account ID of each live registration (None where one names no
+        account), for `GET /_sandbox/duplicates`."""
+        raise NotImplementedError
+
     # Shared behaviour; vendors override where their documented behaviour differs.
     def not_found(self, req: Request) -> Response:
         return self.error(404, f"Not found: {req.path}")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 
-from tests.harness import DT_KEY, ROLE, SandboxCase, dt_body
+from tests.harness import DT_KEY, ROLE, SandboxCase, cc_body, dt_body
 
 
 class DataTheoremTest(SandboxCase):
@@ -51,3 +52,12 @@ class DataTheoremTest(SandboxCase):
                               headers={"Authorization": f"APIKey {DT_KEY}"})
             self.assertError(reply, 405, "message")
             self.assertEqual(reply.headers["Allow"], "POST")
+
+    def test_accepts_a_role_not_yet_assumable_and_starts_its_delay(self):
+        self.control("POST", "role-delay", {"seconds": 0.4})
+        self.assertEqual(self.dt(dt_body()).status, 200)  # no documented check, no status API
+        self.assertIn(ROLE, self.state()["sandbox"]["roles_first_seen"])
+        # The delay runs from Data Theorem's request, for every vendor.
+        self.assertError(self.cc("POST", "", cc_body()), 400)
+        time.sleep(0.45)
+        self.assertEqual(self.cc("POST", "", cc_body()).status, 201)

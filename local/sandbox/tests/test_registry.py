@@ -28,6 +28,8 @@ class RegistryTest(unittest.TestCase):
                 self.assertEqual(cls.name, module)
                 self.assertTrue(cls.routes)
                 self.assertTrue(cls.default_seed)
+                for method in ("reset", "snapshot", "error", "authenticate", "registered_accounts"):
+                    self.assertIsNot(getattr(cls, method), getattr(Vendor, method), method)
 
     def test_the_default_seed_has_one_section_per_registered_vendor(self):
         self.assertEqual(list(vendor_sandbox.DEFAULT_SEED), ["role_not_assumable_seconds", *NAMES])

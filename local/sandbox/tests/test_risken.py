@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from tests.harness import (
-    ACCOUNT_ID, CATALOGUE, PROJECT, RISKEN_TOKEN, SEED, Reply, SandboxCase, attach_body, basic, put_aws_body,
+    ACCOUNT_ID, CATALOGUE, PROJECT, RISKEN_TOKEN, ROLE, SEED, Reply, SandboxCase, attach_body, basic, put_aws_body,
 )
 
 
@@ -125,6 +125,66 @@ class RiskenTest(SandboxCase):
                                                          "data_source": "aws:access-analyzer", "status_detail": "boom"})
         [row] = self.sources(aws_id, "aws:access-analyzer")
         self.assertEqual((row["status"], row["status_detail"]), (4, "boom"))
+
+    def scan(self, aws_id: int, source_id: int = 71) -> None:
+        body = {"project_id": PROJECT, "aws_id": aws_id, "aws_data_source_id": source_id}
+        self.assertEqual(self.rk("POST", "invoke-scan", body).json(), {"data": {}})
+
+    def test_attaching_marks_the_role_first_seen(self):
+        aws_id = self.put_aws()
+        self.rk("POST", "attach-datasource", attach_body(aws_id, 71))
+        self.assertIn(ROLE, self.state()["sandbox"]["roles_first_seen"])
+
+    def test_a_role_not_yet_assumable_ends_the_scan_in_error_with_the_access_denied_text(self):
+        self.control("POST", "role-delay", {"seconds": 60})
+        aws_id = self.put_aws()
+        self.rk("POST", "attach-datasource", attach_body(aws_id, 71))
+        self.scan(aws_id)
+        self.assertEqual(self.guard_duty(aws_id)["status"], 3)
+        failed = self.guard_duty(aws_id)
+        self.assertEqual(failed["status"], 4)
+        detail = failed["status_detail"]
+        # The scanner's AWS SDK error, cut to 200 characters plus " ..." as RISKEN's scanners write it.
+        self.assertEqual(len(detail), 204)
+        self.assertTrue(detail.endswith(" ..."), detail)
+        self.assertTrue(detail.startswith("failed to refresh cached credentials, operation error STS: AssumeRole, "
+                                          "https response error StatusCode: 403, RequestID: "), detail)
+        self.assertIn(", api error AccessDenied: User: arn:aws:sts:", detail)
+        # Once the role can be assumed, a new scan succeeds.
+        self.control("POST", "role-delay", {"seconds": 0})
+        self.scan(aws_id)
+        self.assertEqual(self.guard_duty(aws_id)["status"], 3)
+        done = self.guard_duty(aws_id)
+        self.assertEqual(done["status"], 1)
+        self.assertNotIn("status_detail", done)
+
+    def test_the_role_is_assumed_when_the_scan_completes(self):
+        self.control("POST", "role-delay", {"seconds": 0.4})
+        aws_id = self.put_aws()
+        self.rk("POST", "attach-datasource", attach_body(aws_id, 71))  # first seen: the delay starts
+        self.scan(aws_id)
+        self.assertEqual(self.guard_duty(aws_id)["status"], 3)
+        time.sleep(0.45)
+        self.assertEqual(self.guard_duty(aws_id)["status"], 1)
+
+    def test_the_role_delay_precedes_a_forced_error(self):
+        self.control("POST", "role-delay", {"seconds": 60})
+        aws_id = self.put_aws()
+        self.rk("POST", "attach-datasource", attach_body(aws_id, 71))
+        self.scan(aws_id)
+        self.control("POST", "risken/datasource-error", {"aws_account_id": ACCOUNT_ID, "data_source": "aws:guard-duty",
+                                                         "status_detail": "forced"})
+        self.guard_duty(aws_id)
+        self.assertIn("AccessDenied", self.guard_duty(aws_id)["status_detail"])
+
+    def test_invoking_a_scan_already_in_progress_starts_it_again(self):
+        aws_id = self.attach_and_scan()
+        self.assertEqual(self.guard_duty(aws_id)["status"], 3)  # one read of the running scan
+        self.scan(aws_id)
+        restarted = self.guard_duty(aws_id)  # the count of reads starts again
+        self.assertEqual(restarted["status"], 3)
+        self.assertTrue(restarted["status_detail"].startswith("Start scan at "))
+        self.assertEqual(self.guard_duty(aws_id)["status"], 1)
 
     def test_detach_and_delete_remove_the_account(self):
         aws_id = self.attach_and_scan()

@@ -52,6 +52,15 @@ class StellarCyberTest(SandboxCase):
         self.assertError(self.sc("POST", "", raw=b'{"name": "x"}', headers={"Content-Type": "text/plain"},
                                  token=token), 415)
 
+    def test_accepts_a_role_not_yet_assumable_and_marks_every_role_arn_in_the_connector_seen(self):
+        self.control("POST", "role-delay", {"seconds": 60})
+        token = self.sc_token()
+        connector = {"name": "aws-111122223333", "config": {"account_id": "111122223333", "role_arn": ROLE}}
+        self.assertEqual(self.sc("POST", "", connector, token=token).status, 200)
+        self.assertEqual(self.sc("POST", "", {"name": "no-role", "config": {"role_arn": "not-an-arn"}},
+                                 token=token).status, 200)
+        self.assertEqual(list(self.state()["sandbox"]["roles_first_seen"]), [ROLE])
+
 
 class StellarCyberTimingTest(SandboxCase):
     seed = {**SEED, "stellarcyber": {**SEED["stellarcyber"], "jwt_lifetime_seconds": 1}}

@@ -10,7 +10,7 @@ from collections import deque
 from typing import Any
 
 from sandbox_core.exchange import Reject, Request, Response, json_response
-from sandbox_core.formats import is_role_arn, rfc3339
+from sandbox_core.formats import is_role_arn, rfc3339, role_account
 from sandbox_core.roles import RolePropagation
 from sandbox_core.vendor import Vendor, secret_equals
 
@@ -45,6 +45,9 @@ class Cloudcraft(Vendor):
 
     def snapshot(self) -> dict[str, Any]:
         return {"accounts": list(self.accounts.values())}
+
+    def registered_accounts(self) -> list[str | None]:
+        return [role_account(account["roleArn"]) for account in self.accounts.values()]
 
     def error(self, status: int, message: str) -> Response:
         return json_response(status, {"error": message})

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from sandbox_core.exchange import Request, Response, json_response
-from sandbox_core.formats import is_role_arn, rfc3339
+from sandbox_core.formats import is_role_arn, rfc3339, role_account
 from sandbox_core.vendor import Vendor, secret_equals
 
 
@@ -31,6 +31,9 @@ class DataTheorem(Vendor):
 
     def snapshot(self) -> dict[str, Any]:
         return {"authenticators": self.authenticators}
+
+    def registered_accounts(self) -> list[str | None]:
+        return [role_account(a["aws_credential"]["role_arn"]) for a in self.authenticators]
 
     def error(self, status: int, message: str) -> Response:
         return json_response(status, {"message": message})
@@ -55,6 +58,10 @@ class DataTheorem(Vendor):
             self.fail(400, "aws_credential.role_arn must be an IAM role ARN")
         if not isinstance(external_id, str) or not external_id:
             self.fail(400, "aws_credential.external_id is required")
+        # Data Theorem documents no check of the role on creation and has no status
+        # API, so a role not yet assumable is accepted; it still counts as seen, so the
+        # role delay runs from the first vendor that was told of the role.
+        self.roles.see(role_arn)
         authenticator = {
             "id": str(uuid.uuid4()),
             "cloud_authenticator_type": self.AWS,

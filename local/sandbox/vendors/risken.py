@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+import uuid
 from typing import Any, NoReturn
 
 from sandbox_core.exchange import Request, Response, control_error, json_response
@@ -15,6 +16,10 @@ from sandbox_core.vendor import Vendor, secret_equals
 # RISKEN data source status (proto aws.Status; docs/vendors/risken.md).
 UNKNOWN, OK, CONFIGURED, IN_PROGRESS, ERROR = range(5)
 PREFIX = "/api/v1/aws/"
+# Who RISKEN's scanners are when they call sts:AssumeRole (the sandbox's own
+# deployment; a real one runs in the operator's AWS account).
+SCANNER_PRINCIPAL = "arn:aws:sts::210987654321:assumed-role/risken-aws-scanner/aws-go-sdk"
+DETAIL_LIMIT = 200  # the scanners cut status_detail to this many characters, then add " ..."
 
 
 def as_uint32(value: Any) -> int:
@@ -132,6 +137,10 @@ class Risken(Vendor):
         return {"aws": list(self.aws.values()), "data_sources": list(self.attachments.values()),
                 "forced_errors": [{"aws_account_id": account, "data_source": source, "status_detail": detail}
                                   for (account, source), detail in self.forced_errors.items()]}
+
+    def registered_accounts(self) -> list[str | None]:
+        # One registration per aws entry; attachments hang off an entry, one per data source.
+        return [aws["aws_account_id"] for aws in self.aws.values()]
 
     def error(self, status: int, message: str) -> Response:
         if status in (401, 403):  # the auth layer answers with http.Error: plain text
@@ -267,6 +276,7 @@ class Risken(Vendor):
         })
         if self.project_aws(project_id, aws_id) is None or source_id not in self.config["data_sources"].values():
             self.backend_error("record not found")
+        self.roles.see(role_arn)  # the role delay runs from here if no vendor named it before
         status = as_uint32(attach.get("status"))
         now, key = int(time.time()), (aws_id, source_id)
         attachment = self.attachments.setdefault(key, {"created_at": now})
@@ -294,7 +304,9 @@ class Risken(Vendor):
         now = time.time()
         # As datasource-api's InvokeScan: IN_PROGRESS with a "Start scan at" detail.
         attachment.update(status=IN_PROGRESS, status_detail=f"Start scan at {rfc3339(now)}", updated_at=int(now))
-        self.scans[(aws_id, source_id)] = {"started_at": now, "polls": 0}
+        # The queued message carries the role as attached now (datasource-api's InvokeScan).
+        # A scan already IN_PROGRESS is simply started again: InvokeScan checks no status.
+        self.scans[(aws_id, source_id)] = {"started_at": now, "polls": 0, "role_arn": attachment["assume_role_arn"]}
         return self.ok({})
 
     def scan_target(self, req: Request) -> tuple[int, int, int]:
@@ -316,11 +328,23 @@ class Risken(Vendor):
             return
         del self.scans[key]
         attachment, now = self.attachments[key], int(time.time())
-        forced = self.forced_errors.get(self.error_key(attachment))
-        if forced is None:
+        # The scanner assumes the role when it runs, which the sandbox puts at completion.
+        if not self.roles.assumable(scan["role_arn"]):
+            detail = scanner_detail(self.assume_role_denied(scan["role_arn"]))
+        else:
+            detail = self.forced_errors.get(self.error_key(attachment))
+        if detail is None:
             attachment.update(status=OK, status_detail="", scan_at=now, updated_at=now)
         else:
-            attachment.update(status=ERROR, status_detail=forced, scan_at=now, updated_at=now)
+            attachment.update(status=ERROR, status_detail=detail, scan_at=now, updated_at=now)
+
+    @staticmethod
+    def assume_role_denied(role_arn: str) -> str:
+        """The AWS SDK for Go v2's error for an sts:AssumeRole that IAM refuses, as a
+        scanner gets it from its credentials cache."""
+        return ("failed to refresh cached credentials, operation error STS: AssumeRole, https response error "
+                f"StatusCode: 403, RequestID: {uuid.uuid4()}, api error AccessDenied: User: {SCANNER_PRINCIPAL} "
+                f"is not authorized to perform: sts:AssumeRole on resource: {role_arn}")
 
     def error_key(self, attachment: dict[str, Any]) -> tuple[str, str]:
         names = {source_id: name for name, source_id in self.config["data_sources"].items()}
@@ -342,6 +366,12 @@ class Risken(Vendor):
             if key not in self.scans and self.error_key(attachment) == (account_id, source):
                 attachment.update(status=ERROR, status_detail=detail, updated_at=int(time.time()))
         return {"aws_account_id": account_id, "data_source": source, "status_detail": detail}
+
+
+def scanner_detail(message: str) -> str:
+    """A scanner's error as it writes it into status_detail (ca-risken/aws's
+    updateScanStatusError): cut to 200 characters plus " ..."."""
+    return message[:DETAIL_LIMIT] + " ..." if len(message) > DETAIL_LIMIT else message
 
 
 VENDOR = Risken

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from sandbox_core.exchange import Reject, Request, Response, control_error, json_response
-from sandbox_core.formats import is_role_arn
+from sandbox_core.formats import is_role_arn, role_account
 from sandbox_core.vendor import Vendor, secret_equals
 
 # The permissions Skyhigh's documented FAILURE example lists as required (docs/vendors/skyhigh.md).
@@ -65,6 +65,11 @@ class Skyhigh(Vendor):
     def snapshot(self) -> dict[str, Any]:
         return {"instance": self.instance, "requests": list(self.requests.values()),
                 "forced_outcomes": self.forced_outcomes}
+
+    def registered_accounts(self) -> list[str | None]:
+        # Provisioned accounts only, keyed by role ARN as provisionedAccounts lists them:
+        # a pending request may still fail, and the same role submitted twice ends as one.
+        return [role_account(arn) for arn in self.instance["accounts"]] if self.instance else []
 
     def error(self, status: int, message: str) -> Response:
         return json_response(status, {"status": "FAILURE", "statusMessage": message, "errors": None})

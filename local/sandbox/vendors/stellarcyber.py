@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from sandbox_core.exchange import Request, Response, json_response
+from sandbox_core.formats import role_account, role_arns_in
 from sandbox_core.roles import RolePropagation
 from sandbox_core.seed import SeedError
 from sandbox_core.vendor import Vendor, secret_equals
@@ -60,6 +61,9 @@ class StellarCyber(Vendor):
 
     def snapshot(self) -> dict[str, Any]:
         return {"connectors": list(self.connectors.values())}
+
+    def registered_accounts(self) -> list[str | None]:
+        return [connector_account(connector) for connector in self.connectors.values()]
 
     def error(self, status: int, message: str) -> Response:
         return json_response(status, {"error": message})
@@ -108,6 +112,11 @@ class StellarCyber(Vendor):
         body = self.json_object(req)
         if not isinstance(body.get("name"), str) or not body["name"].strip():
             self.fail(400, "name is required")
+        # The connector's schema is not public, so any role ARN in the body counts as
+        # seen; nothing documents a check of the role on creation, nor a status to
+        # report one later, so a role not yet assumable is accepted.
+        for role_arn in role_arns_in(body):
+            self.roles.see(role_arn)
         connector = {**body, "_id": uuid.uuid4().hex[:24]}  # a MongoDB ObjectId-sized id
         self.connectors[connector["_id"]] = connector
         return json_response(200, {"data": connector})
@@ -116,6 +125,20 @@ class StellarCyber(Vendor):
         if self.connectors.pop(connector_id, None) is None:
             self.fail(404, f"Connector {connector_id} not found")
         return json_response(200, {"data": {"_id": connector_id}})
+
+
+def connector_account(connector: dict[str, Any]) -> str | None:
+    """The AWS account a connector covers: that of the first role ARN in it, else a
+    12-digit `account_id` at its top level or in its `config`, else None."""
+    arns = role_arns_in(connector)
+    if arns:
+        return role_account(arns[0])
+    config = connector.get("config")
+    for holder in (connector, config if isinstance(config, dict) else {}):
+        account_id = holder.get("account_id")
+        if isinstance(account_id, str) and re.fullmatch(r"[0-9]{12}", account_id):
+            return account_id
+    return None
 
 
 VENDOR = StellarCyber

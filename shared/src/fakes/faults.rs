@@ -101,17 +101,20 @@ impl Faults {
         match self.take(call) {
             None => act(),
             Some(Fault::Error(kind)) => Err(Error::new(kind, format!("{call}: injected fault"))),
+            // Whether the other side acted is unknown to the caller.
             Some(Fault::Timeout) => Err(Error::new(
                 ErrorKind::Unavailable,
                 format!("{call}: timed out (injected)"),
-            )),
+            )
+            .ambiguous()),
             Some(Fault::LostAnswer) => {
                 // The other side acts; only its answer is lost.
                 let _ = act();
                 Err(Error::new(
                     ErrorKind::Unavailable,
                     format!("{call}: the answer was lost (injected)"),
-                ))
+                )
+                .ambiguous())
             }
         }
     }

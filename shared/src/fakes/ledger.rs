@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 
 use crate::error::{Error, Result};
 use crate::ids::AccountId;
-use crate::ledger::{LedgerEntry, LedgerState, Transition, TransitionOutcome, OFFBOARDING_FAILED};
+use crate::ledger::{LedgerEntry, LedgerState, Transition, TransitionOutcome};
 use crate::ports::LedgerStore;
 use crate::vendor_name::VendorName;
 
@@ -79,26 +79,6 @@ impl LedgerStore for MemoryLedger {
                 .ok_or_else(|| Error::config("a ledger transition needs a target state"))?;
             items.insert(key, entry.clone());
             Ok(TransitionOutcome::Applied(entry))
-        })
-    }
-
-    async fn offboarding_failed(
-        &self,
-        account: &AccountId,
-        vendor: VendorName,
-        error: &str,
-    ) -> Result<bool> {
-        let now = now()?;
-        self.faults.run("ledger.offboarding_failed", || {
-            let mut items = self.lock();
-            match items.get_mut(&(account.clone(), vendor)) {
-                Some(entry) if entry.state != LedgerState::Offboarded => {
-                    entry.last_error = Some(format!("{OFFBOARDING_FAILED}{error}"));
-                    entry.updated_at = now;
-                    Ok(true)
-                }
-                _ => Ok(false),
-            }
         })
     }
 

@@ -34,6 +34,9 @@ pub struct FakeVendorBehaviour {
     pub removal_api: bool,
     /// Status checks a removal stays pending for (0: removed at once).
     pub removal_pending_polls: u32,
+    /// A registration stalls (the vendor could not assume the role yet)
+    /// until `register` has been called this many times for the account.
+    pub stalls_until_registers: u32,
 }
 
 impl Default for FakeVendorBehaviour {
@@ -44,6 +47,7 @@ impl Default for FakeVendorBehaviour {
             fails_with: None,
             removal_api: true,
             removal_pending_polls: 0,
+            stalls_until_registers: 0,
         }
     }
 }
@@ -53,6 +57,8 @@ struct Held {
     reference: String,
     account: AccountToRegister,
     polls: u32,
+    /// `register` calls that found or made this registration.
+    registers: u32,
 }
 
 #[derive(Debug, Default)]
@@ -116,8 +122,13 @@ impl FakeVendor {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn status_of(behaviour: &FakeVendorBehaviour, polls: u32) -> RegistrationStatus {
-        if polls < behaviour.pending_polls {
+    fn status_of(behaviour: &FakeVendorBehaviour, held: &Held) -> RegistrationStatus {
+        if held.registers < behaviour.stalls_until_registers {
+            return RegistrationStatus::Stalled {
+                reason: "could not assume the role (AccessDenied)".into(),
+            };
+        }
+        if held.polls < behaviour.pending_polls {
             return RegistrationStatus::Pending;
         }
         match &behaviour.fails_with {
@@ -161,26 +172,29 @@ impl Vendor for FakeClient {
             if behaviour.lookup {
                 if let Some(held) = state
                     .registrations
-                    .iter()
+                    .iter_mut()
                     .find(|h| h.account.account_id == account.account_id)
                 {
+                    held.registers += 1;
                     return Ok(Registration {
                         reference: held.reference.clone(),
-                        status: FakeVendor::status_of(&behaviour, held.polls),
+                        status: FakeVendor::status_of(&behaviour, held),
                     });
                 }
             }
             state.created += 1;
-            let reference = format!("{}-{}", self.vendor.name, state.created);
-            state.registrations.push(Held {
-                reference: reference.clone(),
+            let held = Held {
+                reference: format!("{}-{}", self.vendor.name, state.created),
                 account: account.clone(),
                 polls: 0,
-            });
-            Ok(Registration {
-                reference,
-                status: FakeVendor::status_of(&behaviour, 0),
-            })
+                registers: 1,
+            };
+            let registration = Registration {
+                reference: held.reference.clone(),
+                status: FakeVendor::status_of(&behaviour, &held),
+            };
+            state.registrations.push(held);
+            Ok(registration)
         })
     }
 
@@ -210,7 +224,7 @@ impl Vendor for FakeClient {
                 });
             };
             held.polls += 1;
-            Ok(FakeVendor::status_of(&behaviour, held.polls))
+            Ok(FakeVendor::status_of(&behaviour, held))
         })
     }
 
@@ -237,6 +251,10 @@ impl Vendor for FakeClient {
             }
             Ok(Deregistration::Removed)
         })
+    }
+
+    fn finds_existing(&self) -> bool {
+        self.vendor.behaviour().lookup
     }
 
     async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {

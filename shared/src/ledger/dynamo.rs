@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client as DynamoClient;
 
-use super::{LedgerEntry, LedgerState, Transition, TransitionOutcome, OFFBOARDING_FAILED};
+use super::{LedgerEntry, LedgerState, Transition, TransitionOutcome};
 
 #[derive(Clone)]
 pub struct Ledger {
@@ -131,8 +131,19 @@ impl Ledger {
         }
         if let Some(stale) = &transition.stale_before {
             values.insert(":stale".into(), s(stale));
-            values.insert(":active".into(), s(LedgerState::Active.as_str()));
-            conditions.push("(updated_at < :stale AND #state <> :active)".into());
+            let mut in_flight = Vec::new();
+            for (i, state) in LedgerState::ALL
+                .into_iter()
+                .filter(|st| st.in_flight())
+                .enumerate()
+            {
+                values.insert(format!(":flight{i}"), s(state.as_str()));
+                in_flight.push(format!(":flight{i}"));
+            }
+            conditions.push(format!(
+                "(updated_at < :stale AND #state IN ({}))",
+                in_flight.join(", ")
+            ));
         }
         let mut condition = conditions.join(" OR ");
         if transition.only_same_execution {
@@ -167,39 +178,6 @@ impl Ledger {
                 let current = self.get(account, vendor).await?;
                 Ok(TransitionOutcome::Refused { current })
             }
-            Err(e) => Err(self.update_failed(account, vendor, e)),
-        }
-    }
-
-    /// Records that an offboarding failed, without moving the item: the
-    /// vendor may or may not still list the account, so the state stays,
-    /// `status` shows why, and reconcile leaves the item alone (see
-    /// [`LedgerEntry::offboarding_failed`]) until an offboarding finishes or
-    /// an onboarding makes it active again. Items absent or already
-    /// offboarded are left alone; returns whether the note was written.
-    pub async fn offboarding_failed(
-        &self,
-        account: &AccountId,
-        vendor: VendorName,
-        error: &str,
-    ) -> Result<bool> {
-        let error = format!("{OFFBOARDING_FAILED}{error}");
-        let now = now()?;
-        let result = self
-            .update_item(account, vendor)
-            .update_expression("SET last_error = :error, updated_at = :now")
-            .condition_expression(format!(
-                "attribute_exists({K_ACCOUNT}) AND #state <> :offboarded"
-            ))
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":error", s(&error))
-            .expression_attribute_values(":now", s(&now))
-            .expression_attribute_values(":offboarded", s(LedgerState::Offboarded.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
             Err(e) => Err(self.update_failed(account, vendor, e)),
         }
     }

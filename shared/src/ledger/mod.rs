@@ -21,30 +21,58 @@ pub enum LedgerState {
     Claimed,
     /// The vendor's trust role exists and matches its spec.
     RoleReady,
+    /// Intent before a side effect: the holding execution is about to ask
+    /// the vendor to create the registration (or did, and has no answer).
+    Registering,
     /// The vendor accepted the registration; it may still be processing.
     Registered,
     Active,
+    /// A vendor without a lookup may or may not hold the registration (its
+    /// answer to a create was lost): a person checks the vendor's console
+    /// and settles it (`vendorlink resolve-unverified`). Never claimed again
+    /// automatically, so the vendor never gets a second create.
+    Unverified,
     Failed,
+    /// An offboarding holds the item (its claim).
+    Offboarding,
     Offboarded,
 }
 
 impl LedgerState {
-    pub const ALL: [LedgerState; 6] = [
+    pub const ALL: [LedgerState; 9] = [
         LedgerState::Claimed,
         LedgerState::RoleReady,
+        LedgerState::Registering,
         LedgerState::Registered,
         LedgerState::Active,
+        LedgerState::Unverified,
         LedgerState::Failed,
+        LedgerState::Offboarding,
         LedgerState::Offboarded,
     ];
+
+    /// States an execution is working in: they go stale when it dies.
+    pub fn in_flight(self) -> bool {
+        matches!(
+            self,
+            LedgerState::Claimed
+                | LedgerState::RoleReady
+                | LedgerState::Registering
+                | LedgerState::Registered
+                | LedgerState::Offboarding
+        )
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
             LedgerState::Claimed => "claimed",
             LedgerState::RoleReady => "role_ready",
+            LedgerState::Registering => "registering",
             LedgerState::Registered => "registered",
             LedgerState::Active => "active",
+            LedgerState::Unverified => "unverified",
             LedgerState::Failed => "failed",
+            LedgerState::Offboarding => "offboarding",
             LedgerState::Offboarded => "offboarded",
         }
     }
@@ -113,7 +141,8 @@ pub struct Transition {
 impl Transition {
     /// Take the account for a vendor: allowed when there is no item yet, the
     /// last run failed or offboarded it, or the holder has not moved it since
-    /// `stale_before` (an execution that died; RFC 3339, compared as text).
+    /// `stale_before` (an execution that died; RFC 3339, compared as text;
+    /// never over `active` or `unverified`, which no execution holds).
     /// Counts an attempt. (A retried step of the holding execution is refused
     /// and recognised by the caller, so retries are not counted as attempts.)
     pub fn claim(execution: &str, stale_before: Option<&str>) -> Self {
@@ -128,11 +157,30 @@ impl Transition {
         }
     }
 
+    /// The role is ready (also: back from `registering` when the vendor
+    /// clearly refused before acting).
     pub fn role_ready(role_arn: &str) -> Self {
         Transition {
             to: Some(LedgerState::RoleReady),
-            from: vec![LedgerState::Claimed, LedgerState::RoleReady],
+            from: vec![
+                LedgerState::Claimed,
+                LedgerState::RoleReady,
+                LedgerState::Registering,
+            ],
             role_arn: Some(role_arn.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// Intent, written before the call that creates a registration.
+    pub fn registering() -> Self {
+        Transition {
+            to: Some(LedgerState::Registering),
+            from: vec![
+                LedgerState::RoleReady,
+                LedgerState::Registering,
+                LedgerState::Registered,
+            ],
             ..Default::default()
         }
     }
@@ -140,8 +188,45 @@ impl Transition {
     pub fn registered(vendor_ref: &str) -> Self {
         Transition {
             to: Some(LedgerState::Registered),
-            from: vec![LedgerState::RoleReady, LedgerState::Registered],
+            from: vec![
+                LedgerState::RoleReady,
+                LedgerState::Registering,
+                LedgerState::Registered,
+            ],
             vendor_ref: Some(vendor_ref.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// The create's outcome is unknown and the vendor cannot be asked:
+    /// `instruction` says what a person must check.
+    pub fn unverified(instruction: &str) -> Self {
+        Transition {
+            to: Some(LedgerState::Unverified),
+            from: vec![LedgerState::Registering, LedgerState::Unverified],
+            last_error: Some(instruction.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// An operator settled an unverified item: the vendor holds the
+    /// registration (with its reference, when known).
+    pub fn verified_present(reference: Option<&str>) -> Self {
+        Transition {
+            to: Some(LedgerState::Active),
+            from: vec![LedgerState::Unverified],
+            vendor_ref: reference.map(str::to_owned),
+            ..Default::default()
+        }
+    }
+
+    /// An operator settled an unverified item: the vendor does not hold it,
+    /// so the next onboarding may create it.
+    pub fn verified_absent(note: &str) -> Self {
+        Transition {
+            to: Some(LedgerState::Failed),
+            from: vec![LedgerState::Unverified],
+            last_error: Some(note.to_owned()),
             ..Default::default()
         }
     }
@@ -177,11 +262,31 @@ impl Transition {
             from: vec![
                 LedgerState::Claimed,
                 LedgerState::RoleReady,
+                LedgerState::Registering,
                 LedgerState::Registered,
                 LedgerState::Active,
                 LedgerState::Failed,
+                LedgerState::Offboarding,
             ],
             last_error: Some(error.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// An offboarding takes the item: from any state but `offboarded`, and
+    /// from another offboarding only when that one went stale (two
+    /// CloseAccount events offboard once). Clears nothing: the role and
+    /// reference stay for the removal to use.
+    pub fn offboarding(execution: &str, stale_before: Option<&str>) -> Self {
+        Transition {
+            to: Some(LedgerState::Offboarding),
+            from: LedgerState::ALL
+                .into_iter()
+                .filter(|s| !matches!(s, LedgerState::Offboarded | LedgerState::Offboarding))
+                .collect(),
+            from_absent: true,
+            stale_before: stale_before.map(str::to_owned),
+            execution: Some(execution.to_owned()),
             ..Default::default()
         }
     }
@@ -234,7 +339,7 @@ impl Transition {
             Some(entry) => {
                 self.from.contains(&entry.state)
                     || self.stale_before.as_deref().is_some_and(|stale| {
-                        entry.updated_at.as_str() < stale && entry.state != LedgerState::Active
+                        entry.updated_at.as_str() < stale && entry.state.in_flight()
                     })
             }
         };

@@ -28,15 +28,6 @@ impl LedgerStore for Ledger {
         Ledger::transition(self, account, vendor, transition).await
     }
 
-    async fn offboarding_failed(
-        &self,
-        account: &AccountId,
-        vendor: VendorName,
-        error: &str,
-    ) -> Result<bool> {
-        Ledger::offboarding_failed(self, account, vendor, error).await
-    }
-
     async fn get(&self, account: &AccountId, vendor: VendorName) -> Result<Option<LedgerEntry>> {
         Ledger::get(self, account, vendor).await
     }

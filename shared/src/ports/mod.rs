@@ -29,15 +29,6 @@ pub trait LedgerStore: Send + Sync {
         transition: Transition,
     ) -> Result<TransitionOutcome>;
 
-    /// Notes that an offboarding failed, without moving the item; whether
-    /// the note was written (absent and offboarded items are left alone).
-    async fn offboarding_failed(
-        &self,
-        account: &AccountId,
-        vendor: VendorName,
-        error: &str,
-    ) -> Result<bool>;
-
     async fn get(&self, account: &AccountId, vendor: VendorName) -> Result<Option<LedgerEntry>>;
 
     async fn account_entries(&self, account: &AccountId) -> Result<Vec<LedgerEntry>>;

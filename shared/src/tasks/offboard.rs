@@ -6,12 +6,13 @@ use tracing::{instrument, warn};
 use crate::contract::{Outcome, VendorItem};
 use crate::error::{ErrorKind, Result, Step};
 use crate::ids::AccountId;
-use crate::ledger::Transition;
+use crate::ledger::{LedgerState, Transition, TransitionOutcome};
 use crate::member_iam::RoleDeletion;
 use crate::vendor_name::VendorName;
 use crate::vendors::Deregistration;
 
-use super::{advance, in_scope, Context};
+use super::onboard::STALE_CLAIM;
+use super::{advance, in_scope, now_minus, Context};
 
 /// Removes the account from the vendor and deletes the vendor's trust role
 /// where the account is still reachable.
@@ -28,7 +29,44 @@ pub async fn deregister_account(ctx: &Context, item: VendorItem) -> Result<Vendo
 async fn deregister(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
     let account = item.account.account_id.clone();
     let vendor = item.vendor;
-    let entry = ctx.ledger.get(&account, vendor).await?;
+    let stale = now_minus(STALE_CLAIM);
+    let entry = match ctx
+        .ledger
+        .transition(
+            &account,
+            vendor,
+            Transition::offboarding(&item.execution, stale.as_deref()),
+        )
+        .await?
+    {
+        TransitionOutcome::Applied(entry) => entry,
+        // A retry of this step: this execution holds the item already.
+        TransitionOutcome::Refused {
+            current: Some(entry),
+        } if entry.state == LedgerState::Offboarding
+            && entry.execution.as_deref() == Some(item.execution.as_str()) =>
+        {
+            entry
+        }
+        TransitionOutcome::Refused {
+            current: Some(entry),
+        } if entry.state == LedgerState::Offboarded => {
+            return Ok(item.done(
+                Outcome::Offboarded,
+                Some("already offboarded (ledger)".into()),
+            ));
+        }
+        TransitionOutcome::Refused { current } => {
+            let holder = current
+                .and_then(|e| e.execution)
+                .unwrap_or_else(|| "another execution".into());
+            return Ok(item.done(
+                Outcome::Skipped,
+                Some(format!("execution {holder} is offboarding this account")),
+            ));
+        }
+    };
+    let entry = Some(entry);
     let secret = ctx.secrets.load(vendor).await?;
     let role_name = secret.role_template().name;
     if item.role_arn.is_none() {
@@ -60,7 +98,7 @@ async fn deregister(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
                 &account,
                 vendor,
                 Transition::offboarded_with_note(&format!("manual step required: {instruction}"))
-                    .by(&item.execution),
+                    .held_by(&item.execution),
             )
             .await?;
             Ok(item.done(Outcome::ManualStepRequired, Some(instruction)))
@@ -70,7 +108,7 @@ async fn deregister(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
                 ctx,
                 &account,
                 vendor,
-                Transition::offboarded().by(&item.execution),
+                Transition::offboarded().held_by(&item.execution),
             )
             .await?;
             Ok(item.done(Outcome::Offboarded, role_note))

@@ -8,14 +8,19 @@ use tracing::{info, instrument};
 use crate::contract::{Action, ItemStatus, Outcome, VendorItem};
 use crate::error::{Error, ErrorKind, Result, Step};
 use crate::ledger::{LedgerEntry, LedgerState, Transition, TransitionOutcome};
-use crate::vendors::RegistrationStatus;
+use crate::vendors::{RegistrationStatus, Vendor};
 
 use super::{advance, in_scope, now_minus, Context, SecretRead};
 
 /// A claim not moved for this long belongs to an execution that died.
 /// (An execution polls a vendor for at most 60 checks of at most an hour
 /// each by configuration; in practice minutes. Two hours leaves room.)
-const STALE_CLAIM: Duration = Duration::from_secs(2 * 3600);
+pub(crate) const STALE_CLAIM: Duration = Duration::from_secs(2 * 3600);
+
+/// How many times a stalled registration is registered again before it
+/// fails: with the poll wait between them (30 s by default), IAM has
+/// minutes to propagate a new role to the vendor.
+const MAX_RESUMES: u32 = 6;
 
 /// Claims the account for the vendor in the ledger, then creates or repairs
 /// the vendor's trust role in it.
@@ -125,8 +130,6 @@ pub async fn register_account(ctx: &Context, item: VendorItem) -> Result<VendorI
 }
 
 async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
-    let account = item.account.account_id.clone();
-    let vendor = item.vendor;
     if item.role_arn.is_none() {
         return Err(Error::bad_input(
             "register-account needs the role_arn from ensure-trust-role",
@@ -136,19 +139,71 @@ async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
         Ok(entry) => entry,
         Err(why) => return Ok(item.done(Outcome::Skipped, Some(why))),
     };
-    let client = ctx.vendor(vendor).await?;
-    // A retry of this step after the vendor accepted the registration and
-    // the ledger recorded it: follow that registration instead of
-    // submitting the account again (a vendor without a lookup, or whose
-    // pending requests it does not list, would get a second one).
-    if let (LedgerState::Registered, Some(reference)) = (entry.state, entry.vendor_ref) {
-        let status = client.status(&item.registration(None), &reference).await?;
-        if !matches!(status, RegistrationStatus::Failed { .. }) {
-            info!(reference = %reference, status = ?status, "already registered by this execution");
-            return settle(ctx, item, reference, status).await;
+    let client = ctx.vendor(item.vendor).await?;
+    match (entry.state, entry.vendor_ref) {
+        // A retry of this step after the vendor accepted the registration and
+        // the ledger recorded it: follow that registration instead of
+        // submitting the account again (a vendor without a lookup, or whose
+        // pending requests it does not list, would get a second one).
+        (LedgerState::Registered, Some(reference)) => {
+            let status = client.status(&item.registration(None), &reference).await?;
+            if !matches!(status, RegistrationStatus::Failed { .. }) {
+                info!(reference = %reference, status = ?status, "already registered by this execution");
+                return settle(ctx, item, reference, status).await;
+            }
         }
+        // An earlier attempt of this execution sent the create and never
+        // learned its outcome (its Lambda died, or the answer was lost), and
+        // the vendor cannot be asked: never create a second one.
+        (LedgerState::Registering, _) if !client.finds_existing() => {
+            return unverified(
+                ctx,
+                item,
+                client.as_ref(),
+                "an earlier attempt got no answer",
+            )
+            .await;
+        }
+        (LedgerState::Unverified, _) => {
+            let detail = entry.last_error.unwrap_or_default();
+            return Ok(item.done(Outcome::Unverified, Some(detail)));
+        }
+        _ => {}
     }
-    let registration = client.register(&item.registration(None)).await?;
+    submit(ctx, item, client.as_ref()).await
+}
+
+/// Records the intent, then asks the vendor to register the account (its
+/// client finds an existing registration first, where it can).
+async fn submit(ctx: &Context, item: VendorItem, client: &dyn Vendor) -> Result<VendorItem> {
+    let (account, vendor) = (item.account.account_id.clone(), item.vendor);
+    advance(
+        ctx,
+        &account,
+        vendor,
+        Transition::registering().held_by(&item.execution),
+    )
+    .await?;
+    let registration = match client.register(&item.registration(None)).await {
+        Ok(registration) => registration,
+        Err(e) if e.is_ambiguous() && !client.finds_existing() => {
+            return unverified(ctx, item, client, e.message()).await;
+        }
+        Err(e) => {
+            if !client.finds_existing() {
+                // Refused before acting: a retry may create it.
+                let role_arn = item.role_arn.as_deref().unwrap_or_default();
+                advance(
+                    ctx,
+                    &account,
+                    vendor,
+                    Transition::role_ready(role_arn).held_by(&item.execution),
+                )
+                .await?;
+            }
+            return Err(e);
+        }
+    };
     advance(
         ctx,
         &account,
@@ -158,6 +213,37 @@ async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
     .await?;
     info!(reference = %registration.reference, status = ?registration.status, "registered");
     settle(ctx, item, registration.reference, registration.status).await
+}
+
+/// The vendor may hold the registration or not, and cannot be asked: the
+/// item waits for a person, with what to check and how to settle it.
+async fn unverified(
+    ctx: &Context,
+    item: VendorItem,
+    client: &dyn Vendor,
+    why: &str,
+) -> Result<VendorItem> {
+    let instruction = unverified_instruction(&item, client, why);
+    advance(
+        ctx,
+        &item.account.account_id,
+        item.vendor,
+        Transition::unverified(&instruction).held_by(&item.execution),
+    )
+    .await?;
+    tracing::warn!(instruction = %instruction, "registration unverified");
+    Ok(item.done(Outcome::Unverified, Some(instruction)))
+}
+
+/// What a person does about an unverified registration.
+pub(crate) fn unverified_instruction(item: &VendorItem, client: &dyn Vendor, why: &str) -> String {
+    let (account, vendor) = (&item.account.account_id, item.vendor);
+    format!(
+        "unverified: the registration may or may not exist ({why}). {}; then run \
+         `vendorlink resolve-unverified --account {account} --vendor {vendor} --present` if it is there, \
+         or `--absent` if it is not (the next onboarding creates it)",
+        client.where_to_check(&item.registration(None))
+    )
 }
 
 /// Records what a vendor said of a registration and decides the next move.
@@ -174,7 +260,13 @@ async fn settle(
         RegistrationStatus::ActiveWithWarnings { warnings } => {
             (Outcome::RegisteredWithWarnings, warnings)
         }
-        RegistrationStatus::Failed { reason } => {
+        RegistrationStatus::Stalled { reason } if item.resumes < MAX_RESUMES => {
+            // Checked again after the usual wait; the next check registers
+            // again (which converges: it does only what is missing).
+            info!(reason = %reason, resumes = item.resumes, "registration stalled; resuming after a wait");
+            return Ok(item.pending(reference, ctx.config.poll_seconds));
+        }
+        RegistrationStatus::Failed { reason } | RegistrationStatus::Stalled { reason } => {
             return Err(Error::new(
                 ErrorKind::Vendor,
                 format!("{vendor} reported the registration failed: {reason}"),
@@ -204,7 +296,7 @@ pub async fn check_status(ctx: &Context, item: VendorItem) -> Result<VendorItem>
 
 async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
     let vendor = item.vendor;
-    let Some(reference) = item.reference.clone() else {
+    let Some(mut reference) = item.reference.clone() else {
         return Err(Error::bad_input("check-status needs the vendor reference"));
     };
     if item.action == Action::Onboard {
@@ -213,7 +305,7 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
         }
     }
     let client = ctx.vendor(vendor).await?;
-    let status = client.status(&item.registration(None), &reference).await?;
+    let mut status = client.status(&item.registration(None), &reference).await?;
     item.polls += 1;
     if item.action == Action::Offboard {
         return match status {
@@ -227,12 +319,23 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
                     ctx,
                     &item.account.account_id,
                     vendor,
-                    Transition::offboarded().by(&item.execution),
+                    Transition::offboarded().held_by(&item.execution),
                 )
                 .await?;
                 Ok(item.done(Outcome::Offboarded, None))
             }
         };
+    }
+    if let RegistrationStatus::Stalled { reason } = &status {
+        if item.resumes < MAX_RESUMES {
+            // Register again: the client does only what is missing (RISKEN
+            // scans again, Skyhigh submits an account its failed request
+            // left out), then keep polling.
+            info!(reason = %reason, resumes = item.resumes, "resuming a stalled registration");
+            item.resumes += 1;
+            let again = client.register(&item.registration(None)).await?;
+            (reference, status) = (again.reference, again.status);
+        }
     }
     if status == RegistrationStatus::Pending {
         // Still the holder: keep the claim fresh so a long wait never looks

@@ -191,7 +191,10 @@ pub async fn reconcile_all(ctx: &Context, options: &ReconcileOptions) -> Result<
         Some(a) => ctx.ledger.account_entries(a).await?,
         None => ctx.ledger.all_entries().await?,
     };
-    entries.retain(|e| e.state == LedgerState::Active && ctx.config.vendors.contains(&e.vendor));
+    entries.retain(|e| {
+        (e.state == LedgerState::Active || e.offboarding_failed())
+            && ctx.config.vendors.contains(&e.vendor)
+    });
     // The role spec and the vendor's client depend on the vendor only (the
     // trust may come from the vendor's API): one of each per vendor.
     let mut reports = Vec::new();

@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use tracing::{info, instrument, warn};
 
-use crate::contract::{Action, Outcome, RunResults, Summary, VendorSummary};
+use crate::contract::{Action, Outcome, RunResults, Summary, VendorItem, VendorSummary};
 use crate::error::{Result, ResultExt, Step};
-use crate::ledger::Transition;
+use crate::ids::AccountId;
+use crate::ledger::{LedgerState, Transition, OFFBOARDING_FAILED};
+
+use super::onboard::unverified_instruction;
 
 use super::{advance, notify, Context};
 
@@ -67,21 +70,19 @@ async fn record(ctx: &Context, run: RunResults) -> Result<Summary> {
             v.detail.as_deref().unwrap_or("no detail")
         );
         if summary.action == Action::Offboard {
-            // The state stays (the vendor may still list the account); the
-            // error shows in `status`, and reconcile leaves the item alone.
-            ctx.ledger
-                .offboarding_failed(&account, v.vendor, &text)
-                .await
-                .in_step(Step::RecordOutcome)?;
+            // The claim is released as failed, with a note (the vendor may
+            // still list the account): `status` shows why, reconcile and
+            // healing leave the item alone, and a new offboarding may take it.
+            advance(
+                ctx,
+                &account,
+                v.vendor,
+                Transition::failed(&format!("{OFFBOARDING_FAILED}{text}"), &item.execution),
+            )
+            .await?;
             continue;
         }
-        advance(
-            ctx,
-            &account,
-            v.vendor,
-            Transition::failed(&text, &item.execution),
-        )
-        .await?;
+        fail_onboarding(ctx, &account, item, &text).await?;
     }
 
     let tags: BTreeMap<String, String> = summary
@@ -103,6 +104,46 @@ async fn record(ctx: &Context, run: RunResults) -> Result<Summary> {
     notify::publish_summary(ctx, &account, &summary).await?;
     info!(account = %account, failed = summary.failed, "outcome recorded");
     Ok(summary)
+}
+
+/// Marks a vendor failed, unless its create may have reached a vendor that
+/// cannot be asked (the item is `registering`): that one is `unverified`,
+/// so no later onboarding creates a second registration.
+async fn fail_onboarding(
+    ctx: &Context,
+    account: &AccountId,
+    item: &VendorItem,
+    text: &str,
+) -> Result<()> {
+    let entry = ctx.ledger.get(account, item.vendor).await?;
+    let registering = entry.is_some_and(|e| {
+        e.state == LedgerState::Registering && e.execution.as_deref() == Some(&item.execution)
+    });
+    if registering {
+        // Without a client (no secret) nothing can be asked: unverified.
+        let client = ctx.vendor(item.vendor).await.ok();
+        if !client.as_ref().is_some_and(|c| c.finds_existing()) {
+            let why = format!("the step failed after sending it: {text}");
+            let instruction = match &client {
+                Some(client) => unverified_instruction(item, client.as_ref(), &why),
+                None => format!("unverified: the registration may or may not exist ({why})"),
+            };
+            return advance(
+                ctx,
+                account,
+                item.vendor,
+                Transition::unverified(&instruction).held_by(&item.execution),
+            )
+            .await;
+        }
+    }
+    advance(
+        ctx,
+        account,
+        item.vendor,
+        Transition::failed(text, &item.execution),
+    )
+    .await
 }
 
 /// The text of a vendor's failure. The state machine passes a caught error

@@ -31,6 +31,13 @@ pub enum RegistrationStatus {
     Failed {
         reason: String,
     },
+    /// The vendor stopped short of done for a reason registering again can
+    /// fix: it could not assume a role that IAM had not yet propagated, or a
+    /// step it needs (a scan) was never started. The state machine registers
+    /// again, a bounded number of times, then fails with the reason.
+    Stalled {
+        reason: String,
+    },
 }
 
 /// A registration at a vendor: the vendor's own reference for it (an id, a
@@ -86,6 +93,25 @@ pub trait Vendor: Send + Sync {
     /// Whether the vendor still lists the account; `None` when the vendor
     /// has no API to look it up (the reconcile cannot tell).
     async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>>;
+
+    /// Whether [`Vendor::register`] finds an existing registration before
+    /// creating one, so calling it again after a lost answer creates nothing
+    /// twice. A vendor that cannot look up never gets a second create after
+    /// an ambiguous outcome: the item becomes `unverified` instead.
+    fn finds_existing(&self) -> bool {
+        true
+    }
+
+    /// What a person checks in the vendor's console when a create's outcome
+    /// is unknown.
+    fn where_to_check(&self, account: &AccountToRegister) -> String {
+        format!(
+            "check in {}'s console whether it holds account {} (role {})",
+            self.name().profile().title,
+            account.account_id,
+            account.role_arn
+        )
+    }
 }
 
 /// The trust a vendor issued through its API (Cloudcraft `iamParameters`,
@@ -104,4 +130,35 @@ pub(crate) fn issued_trust(
         principal,
         external_id: Some(external_id),
     })
+}
+
+/// Whether a vendor's error text says it could not assume the role: what
+/// IAM answers while a new role has not propagated yet (an AccessDenied on
+/// `sts:AssumeRole`, in the AWS SDKs' wordings), so registering again later
+/// can succeed.
+pub fn role_not_assumable(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    text.contains("assumerole")
+        && (text.contains("accessdenied")
+            || text.contains("access denied")
+            || text.contains("not authorized"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::role_not_assumable;
+
+    #[test]
+    fn assume_role_refusals_are_recognised_in_the_vendors_wordings() {
+        // Skyhigh's documented FAILURE example.
+        assert!(role_not_assumable(
+            "User: arn:aws:iam::522462218264:user/skyhigh is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/x"
+        ));
+        // The AWS SDK for Go v2, as RISKEN's scanners log it.
+        assert!(role_not_assumable(
+            "operation error STS: AssumeRole, https response error StatusCode: 403, api error AccessDenied: ..."
+        ));
+        assert!(!role_not_assumable("AccessDenied: guardduty:ListDetectors"));
+        assert!(!role_not_assumable("the role may be assumed by anyone"));
+    }
 }

@@ -163,15 +163,19 @@ impl<'a> VendorCall<'a> {
         out
     }
 
+    /// A failure without an answer. Only a failed connect is known to have
+    /// sent nothing; after a timeout or a connection lost in transit the
+    /// vendor may have acted.
     fn transport_error(&self, e: &reqwest::Error) -> Error {
+        if e.is_connect() {
+            return self.error(ErrorKind::Unavailable, "could not connect");
+        }
         let what = if e.is_timeout() {
             "timed out"
-        } else if e.is_connect() {
-            "could not connect"
         } else {
             "the request failed in transit"
         };
-        self.error(ErrorKind::Unavailable, what)
+        self.error(ErrorKind::Unavailable, what).ambiguous()
     }
 
     /// Maps a response to success or a classified error.
@@ -196,7 +200,14 @@ impl<'a> VendorCall<'a> {
         if let (ErrorKind::Throttled, Some(wait)) = (kind, retry_after) {
             detail.push_str(&format!(" (retry after {} s)", wait.as_secs()));
         }
-        Err(self.error(kind, &detail).with_status(status.as_u16()))
+        let err = self.error(kind, &detail).with_status(status.as_u16());
+        // A 5xx comes after the request was sent: the vendor (or the
+        // gateway's upstream) may have acted. 408 and 429 say it did not.
+        Err(if status.is_server_error() {
+            err.ambiguous()
+        } else {
+            err
+        })
     }
 
     /// Reads a JSON body; an unreadable one is `Retryable.Unavailable` (a
@@ -210,6 +221,7 @@ impl<'a> VendorCall<'a> {
             .text()
             .await
             .map_err(|e| self.transport_error(&e))?;
+        // The vendor answered success: it acted, whatever the body says.
         serde_json::from_str(&self.scrub(&text)).map_err(|e| {
             self.error(
                 ErrorKind::Unavailable,
@@ -218,6 +230,7 @@ impl<'a> VendorCall<'a> {
                     e.classify_name()
                 ),
             )
+            .ambiguous()
         })
     }
 

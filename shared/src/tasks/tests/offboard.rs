@@ -127,7 +127,7 @@ async fn a_pending_removal_is_polled_until_done() {
     assert_eq!(item.status, ItemStatus::Pending);
     assert_eq!(
         f.fakes.ledger.state(&f.account, VendorName::Skyhigh),
-        Some(LedgerState::Active)
+        Some(LedgerState::Offboarding)
     );
     while item.status == ItemStatus::Pending {
         item = tasks::check_status(&f.ctx, item).await.unwrap();
@@ -155,4 +155,60 @@ async fn a_failing_vendor_is_an_error_naming_the_step_account_and_vendor() {
     assert_eq!(err.vendor(), Some(VendorName::Cloudcraft));
     // Nothing was deleted before the vendor let go of the account.
     assert!(f.fakes.members.role(&f.account, "cloudcraft").is_some());
+}
+
+#[tokio::test]
+async fn two_offboardings_at_once_remove_the_account_once() {
+    let f = onboarded(&[VendorName::Skyhigh]).await;
+    f.behave(
+        VendorName::Skyhigh,
+        FakeVendorBehaviour {
+            removal_pending_polls: 2,
+            ..Default::default()
+        },
+    );
+    let first = f
+        .item_for(Action::Offboard, VendorName::Skyhigh, "close-1")
+        .await;
+    let second = f
+        .item_for(Action::Offboard, VendorName::Skyhigh, "close-2")
+        .await;
+    let mut late = second.clone();
+    late.execution = "close-3".into();
+    let first = tasks::deregister_account(&f.ctx, first).await.unwrap();
+    assert_eq!(first.status, ItemStatus::Pending);
+    // The second CloseAccount event's execution finds the claim and stops.
+    let second = tasks::deregister_account(&f.ctx, second).await.unwrap();
+    assert_eq!(second.outcome, Some(Outcome::Skipped));
+    assert!(second.detail.unwrap().contains("close-1"));
+    // A retry of the first's step goes on (the vendor no longer lists the
+    // account, or is still removing it: either way it converges).
+    let mut item = tasks::deregister_account(&f.ctx, first).await.unwrap();
+    while item.status == ItemStatus::Pending {
+        item = tasks::check_status(&f.ctx, item).await.unwrap();
+    }
+    assert_eq!(item.outcome, Some(Outcome::Offboarded));
+    // Offboarded: a late duplicate says so and does nothing.
+    let late = tasks::deregister_account(&f.ctx, late).await.unwrap();
+    assert_eq!(late.outcome, Some(Outcome::Offboarded));
+    assert_eq!(f.fakes.faults.count("vendor.deregister"), 2);
+}
+
+#[tokio::test]
+async fn an_onboarding_in_flight_stops_once_an_offboarding_holds_the_account() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    let item = f.item(VendorName::Cloudcraft, "run-1").await;
+    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let off = f
+        .item_for(Action::Offboard, VendorName::Cloudcraft, "close-1")
+        .await;
+    let off = tasks::deregister_account(&f.ctx, off).await.unwrap();
+    assert_eq!(off.outcome, Some(Outcome::Offboarded));
+    let late = tasks::register_account(&f.ctx, item).await.unwrap();
+    assert_eq!(late.outcome, Some(Outcome::Skipped));
+    assert_eq!(f.fakes.vendors.vendor(VendorName::Cloudcraft).created(), 0);
+    assert_eq!(
+        f.fakes.ledger.state(&f.account, VendorName::Cloudcraft),
+        Some(LedgerState::Offboarded)
+    );
 }

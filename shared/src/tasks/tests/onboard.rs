@@ -4,8 +4,9 @@ use super::*;
 use crate::contract::Outcome;
 use crate::error::{ErrorKind, Step};
 use crate::fakes::{FakeVendorBehaviour, Fault};
-use crate::ledger::{LedgerEntry, LedgerState};
+use crate::ledger::{LedgerEntry, LedgerState, Transition};
 use crate::member_iam::Drift;
+use crate::ports::LedgerStore;
 
 #[tokio::test]
 async fn onboarding_creates_the_role_registers_and_ends_active() {
@@ -338,11 +339,12 @@ async fn a_retried_registration_follows_the_one_the_ledger_recorded_instead_of_s
     );
     let item = f.item(VendorName::Datatheorem, "run-1").await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
-    // The vendor accepts and the ledger records `registered`; then marking
-    // the account active fails, and the step is retried.
+    // The ledger records `registering`, the vendor accepts and the ledger
+    // records `registered`; then marking the account active fails, and the
+    // step is retried.
     f.fakes
         .faults
-        .inject_nth("ledger.transition", 1, Fault::Error(ErrorKind::Unavailable));
+        .inject_nth("ledger.transition", 2, Fault::Error(ErrorKind::Unavailable));
     let err = tasks::register_account(&f.ctx, item.clone())
         .await
         .unwrap_err();
@@ -381,4 +383,151 @@ async fn a_retried_registration_that_the_vendor_reports_failed_is_submitted_agai
     let again = tasks::register_account(&f.ctx, item).await.unwrap();
     assert_eq!(again.status, ItemStatus::Pending);
     assert_eq!(f.fakes.vendors.vendor(VendorName::Skyhigh).created(), 2);
+}
+
+fn no_lookup(f: &Fixture) {
+    // Like Data Theorem: no lookup, so a second submission would be a
+    // second registration.
+    f.behave(
+        VendorName::Datatheorem,
+        FakeVendorBehaviour {
+            lookup: false,
+            ..Default::default()
+        },
+    );
+}
+
+#[tokio::test]
+async fn a_lost_answer_from_a_vendor_without_a_lookup_is_unverified_and_never_sent_twice() {
+    for fault in [Fault::LostAnswer, Fault::Timeout] {
+        let f = fixture(&[VendorName::Datatheorem]);
+        no_lookup(&f);
+        let item = f.item(VendorName::Datatheorem, "run-1").await;
+        let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+        f.fakes.faults.inject("vendor.register", fault);
+        let done = tasks::register_account(&f.ctx, item.clone()).await.unwrap();
+        assert_eq!(done.outcome, Some(Outcome::Unverified), "{fault:?}");
+        let detail = done.detail.unwrap();
+        assert!(
+            detail.contains(
+                "vendorlink resolve-unverified --account 222233334444 --vendor datatheorem"
+            ),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("Data Theorem portal") || detail.contains("console"),
+            "{detail}"
+        );
+        // A retry, a redrive, a new execution: none sends it again.
+        let again = tasks::register_account(&f.ctx, item).await.unwrap();
+        assert_eq!(again.outcome, Some(Outcome::Unverified));
+        let redrive = f.item(VendorName::Datatheorem, "run-2").await;
+        let redrive = tasks::ensure_trust_role(&f.ctx, redrive).await.unwrap();
+        assert_eq!(redrive.outcome, Some(Outcome::Skipped), "{fault:?}");
+        assert_eq!(f.fakes.faults.count("vendor.register"), 1, "{fault:?}");
+        let entry = f
+            .fakes
+            .ledger
+            .item(&f.account, VendorName::Datatheorem)
+            .unwrap();
+        assert_eq!(entry.state, LedgerState::Unverified);
+        assert!(entry.last_error.unwrap().contains("resolve-unverified"));
+    }
+}
+
+#[tokio::test]
+async fn a_clear_refusal_before_acting_is_retried_without_becoming_unverified() {
+    let f = fixture(&[VendorName::Datatheorem]);
+    no_lookup(&f);
+    let item = f.item(VendorName::Datatheorem, "run-1").await;
+    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    f.fakes
+        .faults
+        .inject("vendor.register", Fault::Error(ErrorKind::Throttled));
+    let err = tasks::register_account(&f.ctx, item.clone())
+        .await
+        .unwrap_err();
+    assert!(err.kind().is_retryable());
+    assert_eq!(
+        f.fakes.ledger.state(&f.account, VendorName::Datatheorem),
+        Some(LedgerState::RoleReady)
+    );
+    let done = tasks::register_account(&f.ctx, item).await.unwrap();
+    assert_eq!(done.outcome, Some(Outcome::Active));
+    assert_eq!(f.fakes.vendors.vendor(VendorName::Datatheorem).created(), 1);
+}
+
+#[tokio::test]
+async fn a_step_that_died_after_sending_leaves_a_vendor_without_a_lookup_unverified() {
+    let f = fixture(&[VendorName::Datatheorem]);
+    no_lookup(&f);
+    let item = f.item(VendorName::Datatheorem, "run-1").await;
+    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    // The vendor acted; recording `registered` failed (the Lambda's end).
+    f.fakes
+        .faults
+        .inject_nth("ledger.transition", 1, Fault::Error(ErrorKind::Unavailable));
+    tasks::register_account(&f.ctx, item.clone())
+        .await
+        .unwrap_err();
+    let again = tasks::register_account(&f.ctx, item).await.unwrap();
+    assert_eq!(again.outcome, Some(Outcome::Unverified));
+    assert_eq!(f.fakes.vendors.vendor(VendorName::Datatheorem).created(), 1);
+}
+
+#[tokio::test]
+async fn a_vendor_with_a_lookup_is_simply_asked_again_after_a_lost_answer() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    let item = f.item(VendorName::Cloudcraft, "run-1").await;
+    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    f.fakes.faults.inject("vendor.register", Fault::LostAnswer);
+    tasks::register_account(&f.ctx, item.clone())
+        .await
+        .unwrap_err();
+    let done = tasks::register_account(&f.ctx, item).await.unwrap();
+    assert_eq!(done.outcome, Some(Outcome::Active));
+    assert_eq!(f.fakes.vendors.vendor(VendorName::Cloudcraft).created(), 1);
+}
+
+#[tokio::test]
+async fn a_stalled_registration_is_registered_again_until_it_converges() {
+    let f = fixture(&[VendorName::Risken]);
+    f.behave(
+        VendorName::Risken,
+        FakeVendorBehaviour {
+            stalls_until_registers: 3,
+            ..Default::default()
+        },
+    );
+    let item = f.onboard(VendorName::Risken, "run-1").await.unwrap();
+    assert_eq!(item.outcome, Some(Outcome::Active), "{:?}", item.detail);
+    assert_eq!(item.resumes, 2);
+    assert_eq!(f.fakes.vendors.vendor(VendorName::Risken).created(), 1);
+    // One that never converges fails with the vendor's reason, bounded.
+    f.behave(
+        VendorName::Risken,
+        FakeVendorBehaviour {
+            stalls_until_registers: 1000,
+            ..Default::default()
+        },
+    );
+    f.fakes
+        .vendors
+        .vendor(VendorName::Risken)
+        .forget(&f.account);
+    f.fakes
+        .ledger
+        .transition(
+            &f.account,
+            VendorName::Risken,
+            Transition::failed("x", "run-1"),
+        )
+        .await
+        .unwrap();
+    let err = f.onboard(VendorName::Risken, "run-2").await.unwrap_err();
+    assert!(
+        err.to_string().contains("could not assume the role"),
+        "{err}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Vendor);
 }

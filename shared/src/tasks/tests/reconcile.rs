@@ -3,7 +3,7 @@
 use super::*;
 use crate::error::ErrorKind;
 use crate::fakes::Fault;
-use crate::ledger::{LedgerState, Transition};
+use crate::ledger::{LedgerState, Transition, TransitionOutcome};
 use crate::member_iam::Drift;
 use crate::ports::LedgerStore;
 use crate::tasks::reconcile::{ReconcileMode, ReconcileOptions};
@@ -116,9 +116,24 @@ async fn a_check_that_fails_for_one_account_is_reported_not_raised() {
 #[tokio::test]
 async fn an_unfinished_offboarding_is_never_repaired() {
     let f = onboarded().await;
+    let held = f
+        .fakes
+        .ledger
+        .transition(
+            &f.account,
+            VendorName::Cloudcraft,
+            Transition::offboarding("offboard-1", None),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(held, TransitionOutcome::Applied(_)));
     f.fakes
         .ledger
-        .offboarding_failed(&f.account, VendorName::Cloudcraft, "cloudcraft is down")
+        .transition(
+            &f.account,
+            VendorName::Cloudcraft,
+            Transition::failed("offboarding failed: cloudcraft is down", "offboard-1"),
+        )
         .await
         .unwrap();
     f.fakes.members.remove_role(&f.account, "cloudcraft");

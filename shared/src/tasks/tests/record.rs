@@ -6,7 +6,8 @@ use super::*;
 use crate::contract::RunResults;
 use crate::error::{ErrorKind, Step};
 use crate::fakes::Fault;
-use crate::ledger::LedgerState;
+use crate::ledger::{LedgerState, Transition};
+use crate::ports::LedgerStore;
 
 fn results(f: &Fixture, action: &str, items: Vec<VendorItem>) -> RunResults {
     serde_json::from_value(json!({
@@ -105,12 +106,22 @@ async fn a_failing_ledger_or_topic_fails_the_record_and_a_retry_converges() {
 }
 
 #[tokio::test]
-async fn a_failed_offboarding_keeps_the_state_and_notes_why() {
+async fn a_failed_offboarding_releases_the_claim_and_notes_why() {
     let f = fixture(&[VendorName::Cloudcraft]);
     f.onboard(VendorName::Cloudcraft, "run-1").await.unwrap();
     let mut item = f
         .item_for(Action::Offboard, VendorName::Cloudcraft, "off-1")
         .await;
+    // deregister-account took the item, then failed.
+    f.fakes
+        .ledger
+        .transition(
+            &f.account,
+            VendorName::Cloudcraft,
+            Transition::offboarding("off-1", None),
+        )
+        .await
+        .unwrap();
     item.error = Some("Retryable.Unavailable".into());
     item.detail = Some("cloudcraft is down".into());
     let run = results(&f, "offboard", vec![item]);
@@ -120,7 +131,8 @@ async fn a_failed_offboarding_keeps_the_state_and_notes_why() {
         .ledger
         .item(&f.account, VendorName::Cloudcraft)
         .unwrap();
-    assert_eq!(entry.state, LedgerState::Active);
+    // Released as failed, with why: a new offboarding may take it.
+    assert_eq!(entry.state, LedgerState::Failed);
     assert!(entry.offboarding_failed());
     assert_eq!(
         f.fakes.notifier.published()[0].0,

@@ -97,6 +97,18 @@ impl Vendor for DataTheorem {
     async fn is_registered(&self, _: &AccountToRegister) -> Result<Option<bool>> {
         Ok(None)
     }
+
+    fn finds_existing(&self) -> bool {
+        false
+    }
+
+    fn where_to_check(&self, account: &AccountToRegister) -> String {
+        format!(
+            "in the Data Theorem portal, look for an AWS cloud authenticator with role {} (account {}); \
+             if there are two, remove one",
+            account.role_arn, account.account_id
+        )
+    }
 }
 
 fn value_text(v: &Value) -> Option<String> {

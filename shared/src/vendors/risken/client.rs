@@ -15,7 +15,8 @@ use super::secret::RiskenSecret;
 use crate::policy::TrustParameters;
 use crate::vendor_name::VendorName;
 use crate::vendors::api::{
-    AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
+    role_not_assumable, AccountToRegister, Deregistration, Registration, RegistrationStatus,
+    Vendor,
 };
 use crate::vendors::endpoint::VendorEndpoint;
 
@@ -224,28 +225,34 @@ impl Vendor for Risken {
         let external_id = self.trust_parameters().await?.external_id;
         let external_id = external_id.as_ref().map(|s| s.expose()).unwrap_or_default();
         let catalogue = self.data_sources(aws_id).await?;
+        // Converge on what RISKEN holds: attach what is not attached with
+        // this role, and scan what is attached but not scanned (the scan
+        // was never asked for, its request's answer was lost, or it ended in
+        // ERROR because the role had not propagated yet).
         for ds in self.configured(&catalogue, aws_id)? {
-            if ds.aws_id == aws_id && ds.assume_role_arn == account.role_arn {
-                continue; // attached earlier with this role
+            let attached = ds.aws_id == aws_id && ds.assume_role_arn == account.role_arn;
+            if !attached {
+                let _: Value = self
+                    .post(
+                        "attaching a data source",
+                        "attach-datasource",
+                        json!({"project_id": project_id, "attach_data_source": {
+                            "aws_id": aws_id, "aws_data_source_id": ds.aws_data_source_id,
+                            "project_id": project_id, "assume_role_arn": account.role_arn,
+                            "external_id": external_id, "status": STATUS_CONFIGURED}}),
+                    )
+                    .await?;
             }
-            let _: Value = self
-                .post(
-                    "attaching a data source",
-                    "attach-datasource",
-                    json!({"project_id": project_id, "attach_data_source": {
-                        "aws_id": aws_id, "aws_data_source_id": ds.aws_data_source_id,
-                        "project_id": project_id, "assume_role_arn": account.role_arn,
-                        "external_id": external_id, "status": STATUS_CONFIGURED}}),
-                )
-                .await?;
-            let _: Value = self
-                .post(
-                    "starting a scan",
-                    "invoke-scan",
-                    json!({"project_id": project_id, "aws_id": aws_id,
-                           "aws_data_source_id": ds.aws_data_source_id, "scan_only": false}),
-                )
-                .await?;
+            if !attached || needs_scan(ds) {
+                let _: Value = self
+                    .post(
+                        "starting a scan",
+                        "invoke-scan",
+                        json!({"project_id": project_id, "aws_id": aws_id,
+                               "aws_data_source_id": ds.aws_data_source_id, "scan_only": false}),
+                    )
+                    .await?;
+            }
         }
         Ok(Registration {
             reference: aws_id.to_string(),
@@ -296,16 +303,39 @@ impl Vendor for Risken {
     }
 }
 
-/// All configured data sources OK is active, any ERROR failed, else pending.
+/// An attached data source that needs a scan asked for: CONFIGURED with no
+/// scan running (scanners set OK or ERROR when they finish), or ERROR only
+/// because the scanner could not assume the role yet.
+fn needs_scan(ds: &DataSource) -> bool {
+    ds.status == STATUS_CONFIGURED
+        || (ds.status == STATUS_ERROR && role_not_assumable(&ds.status_detail))
+}
+
+/// All configured data sources OK is active; any ERROR but a role not yet
+/// assumable is failed; one waiting for a scan (see [`needs_scan`]) is
+/// stalled, and registering again scans it; else pending.
 fn overall_status(configured: &[&DataSource], aws_id: u64) -> RegistrationStatus {
-    let errors: Vec<String> = configured
-        .iter()
-        .filter(|ds| ds.aws_id == aws_id && ds.status == STATUS_ERROR)
-        .map(|ds| format!("{}: {}", ds.data_source, ds.status_detail))
+    let attached = || configured.iter().filter(|ds| ds.aws_id == aws_id);
+    let text = |ds: &&&DataSource| format!("{}: {}", ds.data_source, ds.status_detail);
+    let errors: Vec<String> = attached()
+        .filter(|ds| ds.status == STATUS_ERROR && !needs_scan(ds))
+        .map(|ds| text(&ds))
         .collect();
     if !errors.is_empty() {
         return RegistrationStatus::Failed {
             reason: errors.join("; "),
+        };
+    }
+    let stalled: Vec<String> = attached()
+        .filter(|ds| needs_scan(ds))
+        .map(|ds| match ds.status {
+            STATUS_CONFIGURED => format!("{}: no scan running", ds.data_source),
+            _ => text(&ds),
+        })
+        .collect();
+    if !stalled.is_empty() {
+        return RegistrationStatus::Stalled {
+            reason: stalled.join("; "),
         };
     }
     if configured
@@ -342,6 +372,20 @@ mod tests {
         assert_eq!(overall_status(&[&a, &b], 7), RegistrationStatus::Active);
         let c = ds("aws:portscan", 7, 3);
         assert_eq!(overall_status(&[&a, &c], 7), RegistrationStatus::Pending);
+        let configured = ds("aws:portscan", 7, STATUS_CONFIGURED);
+        assert_eq!(
+            overall_status(&[&a, &configured], 7),
+            RegistrationStatus::Stalled {
+                reason: "aws:portscan: no scan running".into()
+            }
+        );
+        let mut not_yet = ds("aws:portscan", 7, STATUS_ERROR);
+        not_yet.status_detail =
+            "operation error STS: AssumeRole, StatusCode: 403, api error AccessDenied".into();
+        assert!(matches!(
+            overall_status(&[&a, &not_yet], 7),
+            RegistrationStatus::Stalled { .. }
+        ));
         let d = ds("aws:portscan", 7, 4);
         assert_eq!(
             overall_status(&[&a, &d], 7),

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::vendors::api::RegistrationStatus;
+use crate::vendors::api::{role_not_assumable, RegistrationStatus};
 use crate::vendors::http::VendorCall;
 
 /// Every Skyhigh account-management answer: `status`, `statusMessage`,
@@ -96,7 +96,13 @@ pub(super) fn status_of(answer: &Answer) -> RegistrationStatus {
                 reason.push_str("; ");
                 reason.push_str(&line);
             }
-            RegistrationStatus::Failed { reason }
+            // Skyhigh could not assume a role IAM had not propagated yet:
+            // submitting the account again later succeeds.
+            if role_not_assumable(&reason) {
+                RegistrationStatus::Stalled { reason }
+            } else {
+                RegistrationStatus::Failed { reason }
+            }
         }
         // Unknown values are tolerated: keep polling; the state machine's
         // attempt bound ends it if it never settles.
@@ -217,9 +223,13 @@ mod tests {
             json!({"status": "FAILURE", "statusMessage": "Accounts with Failed Authentication: [r]",
             "errors": {"r": "{User: x is not authorized to perform: sts:AssumeRole}.\n   Permissions required"}}),
         ));
-        assert_eq!(failed, RegistrationStatus::Failed {
+        assert_eq!(failed, RegistrationStatus::Stalled {
             reason: "Accounts with Failed Authentication: [r]; r: {User: x is not authorized to perform: sts:AssumeRole}. Permissions required".into()
         });
+        let refused = status_of(&answer(
+            json!({"status": "FAILURE", "statusMessage": "Invalid instance"}),
+        ));
+        assert_eq!(refused, RegistrationStatus::Failed { reason: "Invalid instance".into() });
         assert_eq!(
             status_of(&answer(json!({"status": "QUEUED_SOMEWHERE"}))),
             RegistrationStatus::Pending
