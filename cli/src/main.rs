@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use vendorlink_shared::tasks::reconcile::ReconcileMode;
-use vendorlink_shared::tasks::{OffboardRoles, ReconcileOptions};
+use vendorlink_shared::tasks::{HealMode, OffboardRoles, ReconcileOptions, Verdict};
 
 use crate::table::Format;
 use vendorlink_shared::{AccountId, ParentId, VendorName};
@@ -79,6 +79,27 @@ enum Command {
         /// Fix what drifted: re-ensure roles, register again where a vendor lost the account.
         #[arg(long)]
         repair: bool,
+        /// Start the executions that heal what was found: accounts in scope never onboarded (a lost
+        /// event), failed items, items stuck for hours. Without it they are only shown.
+        #[arg(long)]
+        heal: bool,
+    },
+    /// Settle a registration left `unverified` (the vendor's answer to a create was lost and it
+    /// cannot be asked): say whether the vendor's console shows it.
+    ResolveUnverified {
+        #[arg(long)]
+        account: AccountId,
+        #[arg(long)]
+        vendor: VendorName,
+        /// The vendor holds the registration: mark it active.
+        #[arg(long, conflicts_with = "absent", required_unless_present = "absent")]
+        present: bool,
+        /// The vendor's id of the registration, if the console shows one (with --present).
+        #[arg(long, requires = "present")]
+        reference: Option<String>,
+        /// The vendor does not hold it: the next onboarding (or heal) creates it.
+        #[arg(long)]
+        absent: bool,
     },
     /// Run onboarding again for one account: vendors that failed (or were never done) are tried again; active ones are left as they are.
     Redrive {
@@ -143,7 +164,11 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
             };
             backfill::run(&sdk, &deployment, &options, format).await
         }
-        Command::Reconcile { account, repair } => {
+        Command::Reconcile {
+            account,
+            repair,
+            heal,
+        } => {
             let options = ReconcileOptions {
                 account,
                 mode: if repair {
@@ -153,7 +178,27 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
                 },
                 notify: false,
             };
-            reconcile::run(&sdk, &deployment, &options, format).await
+            let heal = if heal {
+                HealMode::Start
+            } else {
+                HealMode::Report
+            };
+            reconcile::run(&sdk, &deployment, &options, heal, format).await
+        }
+        Command::ResolveUnverified {
+            account,
+            vendor,
+            present,
+            reference,
+            absent: _,
+        } => {
+            let verdict = if present {
+                Verdict::Present { reference }
+            } else {
+                Verdict::Absent
+            };
+            reconcile::resolve_unverified(&sdk, &deployment, &account, vendor, &verdict, format)
+                .await
         }
         Command::Redrive { account, vendors } => {
             start::redrive(&sdk, &deployment, &account, &vendors, format).await

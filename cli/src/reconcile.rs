@@ -1,10 +1,16 @@
 //! `vendorlink reconcile`: find (and with `--repair`, fix) drift between the
 //! ledger and the truth: roles that no longer match their spec, accounts a
-//! vendor no longer lists.
+//! vendor no longer lists. Then what needs healing (with `--heal`, start
+//! the executions that fix it). `vendorlink resolve-unverified` settles what
+//! only a person can.
 
 use aws_config::SdkConfig;
-use vendorlink_shared::tasks::{self, Context, DriftReport, ReconcileOptions};
-use vendorlink_shared::Result;
+use vendorlink_shared::ports::aws::StateMachine;
+use vendorlink_shared::tasks::heal::HealAction;
+use vendorlink_shared::tasks::{
+    self, Context, DriftReport, HealFinding, HealMode, ReconcileOptions, Verdict,
+};
+use vendorlink_shared::{AccountId, Result, VendorName};
 
 use crate::deployment::Deployment;
 use crate::table::{self, Format};
@@ -13,12 +19,102 @@ pub async fn run(
     sdk: &SdkConfig,
     deployment: &Deployment,
     options: &ReconcileOptions,
+    heal: HealMode,
     format: Format,
 ) -> Result<()> {
     let ctx = Context::new(deployment.config.clone(), sdk.clone())?;
     let reports = tasks::reconcile_all(&ctx, options).await?;
+    let state_machine = match heal {
+        HealMode::Start => Some(StateMachine::new(
+            aws_sdk_sfn::Client::new(sdk),
+            deployment.state_machine()?,
+        )),
+        HealMode::Report => None,
+    };
+    let executions = state_machine
+        .as_ref()
+        .map(|s| s as &dyn vendorlink_shared::ports::Executions);
+    let findings = tasks::heal(&ctx, options.account.as_ref(), heal, executions).await?;
+    if format == Format::Json {
+        let both = serde_json::json!({"drift": reports, "heal": findings});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&both).unwrap_or_default()
+        );
+        return Ok(());
+    }
     print!("{}", render(&reports, format));
+    print!("{}", render_heal(&findings));
     Ok(())
+}
+
+pub async fn resolve_unverified(
+    sdk: &SdkConfig,
+    deployment: &Deployment,
+    account: &AccountId,
+    vendor: VendorName,
+    verdict: &Verdict,
+    format: Format,
+) -> Result<()> {
+    let ctx = Context::new(deployment.config.clone(), sdk.clone())?;
+    let by = format!(
+        "vendorlink-cli:{}",
+        std::env::var("USER").unwrap_or_default()
+    );
+    let entry = tasks::resolve_unverified(&ctx, account, vendor, verdict, &by).await?;
+    if format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&entry).unwrap_or_default()
+        );
+    } else {
+        println!("{account} {vendor}: {}", entry.state);
+    }
+    Ok(())
+}
+
+/// What needs healing, and what was done about it.
+pub fn render_heal(findings: &[HealFinding]) -> String {
+    if findings.is_empty() {
+        return "Nothing needs healing.\n".into();
+    }
+    let rows: Vec<Vec<String>> = findings
+        .iter()
+        .map(|f| {
+            let action = match &f.action {
+                HealAction::Reported => "reported".to_owned(),
+                HealAction::Started { execution } => format!("started {execution}"),
+                HealAction::AlreadyStarted { execution } => {
+                    format!("already started {execution}")
+                }
+                HealAction::StartFailed { error } => format!("start failed: {error}"),
+            };
+            let problem = serde_json::to_value(f.problem)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            vec![
+                f.account_id.to_string(),
+                f.vendor.to_string(),
+                problem,
+                action,
+                f.detail.clone(),
+            ]
+        })
+        .collect();
+    format!(
+        "{}{} need healing{}\n",
+        table::render(&["ACCOUNT", "VENDOR", "PROBLEM", "ACTION", "DETAIL"], &rows),
+        findings.len(),
+        if findings
+            .iter()
+            .any(|f| f.action == HealAction::Reported && f.problem.startable())
+        {
+            " (`vendorlink reconcile --heal` starts what an execution can fix)"
+        } else {
+            ""
+        }
+    )
 }
 
 pub fn render(reports: &[DriftReport], format: Format) -> String {

@@ -176,6 +176,31 @@ impl Organization {
         Ok(accounts)
     }
 
+    /// The organization's ACTIVE member accounts (the management account
+    /// left out), under `include` when it names parents, else all.
+    pub async fn members(&self, include: &[ParentId]) -> Result<Vec<AccountInfo>> {
+        let management = self.management_account().await?;
+        let scope: Option<std::collections::HashSet<AccountId>> = if include.is_empty() {
+            None
+        } else {
+            let mut ids = std::collections::HashSet::new();
+            for parent in include {
+                ids.extend(self.accounts_below(parent).await?);
+            }
+            Some(ids)
+        };
+        Ok(self
+            .list_accounts()
+            .await?
+            .into_iter()
+            .filter(|a| {
+                a.status == "ACTIVE"
+                    && management.as_ref() != Some(&a.id)
+                    && scope.as_ref().is_none_or(|ids| ids.contains(&a.id))
+            })
+            .collect())
+    }
+
     /// The account's tags.
     pub async fn tags(&self, account: &AccountId) -> Result<BTreeMap<String, String>> {
         let mut tags = BTreeMap::new();

@@ -161,7 +161,9 @@ class CliOnLocalStackTest(unittest.TestCase):
         self.assertEqual(self.sandbox.count("risken", "POST", "put-aws"), 3)
 
         # Reconcile finds nothing wrong.
-        report = json.loads(self.cli("reconcile").stdout)
+        both = json.loads(self.cli("reconcile").stdout)
+        self.assertEqual(both["heal"], [], json.dumps(both["heal"], indent=1))
+        report = both["drift"]
         self.assertEqual(len(report), 15, json.dumps(report, indent=1))
         for r in report:
             self.assertEqual((r["role"], r["error"]), ([], None), r)
@@ -169,19 +171,19 @@ class CliOnLocalStackTest(unittest.TestCase):
             self.assertEqual(r["registered"], None if r["vendor"] == "datatheorem" else True, r)
 
         # Offboarding while Stellar Cyber is down: the others are removed;
-        # Stellar Cyber's item stays active and `status` shows why.
+        # Stellar Cyber's claim is released as failed and `status` shows why.
         self.sandbox.control("POST", "faults", {"vendor": "stellarcyber", "status": 503, "count": 100000})
         offboarding = json.loads(self.cli("offboard", "--account", b).stdout)["execution_arn"]
         final = self.wait_for([offboarding])[offboarding]
         self.assertEqual(final["status"], "FAILED")
         entries = {e["vendor"]: e for e in json.loads(self.cli("status", "--account", b).stdout)}
-        self.assertEqual(entries["stellarcyber"]["state"], "active")
+        self.assertEqual(entries["stellarcyber"]["state"], "failed")
         self.assertRegex(entries["stellarcyber"]["last_error"], r"^offboarding failed: Retryable\.Unavailable")
         self.assertEqual(entries["cloudcraft"]["state"], "offboarded")
         self.sandbox.control("DELETE", "faults")
         # Reconcile leaves an unfinished offboarding alone, even with --repair.
         connectors = self.sandbox.count("stellarcyber", "POST", "/connect/api/v1/connector")
-        report = json.loads(self.cli("reconcile", "--repair", "--account", b).stdout)
+        report = json.loads(self.cli("reconcile", "--repair", "--account", b).stdout)["drift"]
         (stellar,) = [r for r in report if r["vendor"] == "stellarcyber"]
         self.assertIn("offboarding of this account did not finish", stellar["error"])
         self.assertFalse(stellar["repaired"])

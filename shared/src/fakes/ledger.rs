@@ -42,6 +42,13 @@ impl MemoryLedger {
     }
 
     /// The item's state, or `None` when there is no item.
+    /// Makes the item look last moved at `when` (an execution that died).
+    pub fn backdate(&self, account: &AccountId, vendor: VendorName, when: &str) {
+        if let Some(entry) = self.lock().get_mut(&(account.clone(), vendor)) {
+            entry.updated_at = when.to_owned();
+        }
+    }
+
     pub fn state(&self, account: &AccountId, vendor: VendorName) -> Option<LedgerState> {
         self.item(account, vendor).map(|e| e.state)
     }

@@ -97,4 +97,21 @@ impl OrgDirectory for MemoryOrg {
             Ok(())
         })
     }
+
+    async fn members(&self, include: &[ParentId]) -> Result<Vec<AccountInfo>> {
+        self.faults.run("org.members", || {
+            let mut members: Vec<AccountInfo> = self
+                .lock()
+                .accounts
+                .values()
+                .filter(|(info, parents)| {
+                    info.status == "ACTIVE"
+                        && (include.is_empty() || parents.iter().any(|p| include.contains(p)))
+                })
+                .map(|(info, _)| info.clone())
+                .collect();
+            members.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(members)
+        })
+    }
 }

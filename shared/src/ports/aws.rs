@@ -15,7 +15,10 @@ use crate::secret_store::SecretStore;
 use crate::vendor_name::VendorName;
 use crate::vendors::{self, Vendor, VendorHttp, VendorSecret};
 
-use super::{LedgerStore, MemberAccounts, Notifier, OrgDirectory, SecretSource, VendorConnector};
+use super::{
+    Executions, LedgerStore, MemberAccounts, Notifier, OrgDirectory, SecretSource, StartOutcome,
+    VendorConnector,
+};
 
 #[async_trait]
 impl LedgerStore for Ledger {
@@ -57,6 +60,49 @@ impl OrgDirectory for Organization {
         tags: &BTreeMap<String, String>,
     ) -> Result<()> {
         Organization::tag_account(self, account, tags).await
+    }
+
+    async fn members(&self, include: &[ParentId]) -> Result<Vec<AccountInfo>> {
+        Organization::members(self, include).await
+    }
+}
+
+/// Executions of the deployed state machine.
+pub struct StateMachine {
+    client: aws_sdk_sfn::Client,
+    arn: String,
+}
+
+impl StateMachine {
+    pub fn new(client: aws_sdk_sfn::Client, arn: impl Into<String>) -> Self {
+        StateMachine {
+            client,
+            arn: arn.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Executions for StateMachine {
+    async fn start(&self, name: &str, input: &str) -> Result<StartOutcome> {
+        let result = self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.arn)
+            .name(name)
+            .input(input)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(StartOutcome::Started),
+            Err(e) if crate::aws::error_code(&e) == Some("ExecutionAlreadyExists") => {
+                Ok(StartOutcome::AlreadyStarted)
+            }
+            Err(e) => Err(crate::aws::aws_error(
+                &format!("starting execution {name}"),
+                e,
+            )),
+        }
     }
 }
 

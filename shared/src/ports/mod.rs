@@ -46,6 +46,25 @@ pub trait OrgDirectory: Send + Sync {
 
     async fn tag_account(&self, account: &AccountId, tags: &BTreeMap<String, String>)
         -> Result<()>;
+
+    /// The ACTIVE member accounts (never the management account), under
+    /// `include` when it names parents, else all.
+    async fn members(&self, include: &[ParentId]) -> Result<Vec<AccountInfo>>;
+}
+
+/// Whether starting an execution started one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartOutcome {
+    Started,
+    /// An execution of that name exists already (Step Functions' same-name
+    /// rule): a heal run again starts nothing twice.
+    AlreadyStarted,
+}
+
+/// Starts state machine executions (healing).
+#[async_trait]
+pub trait Executions: Send + Sync {
+    async fn start(&self, name: &str, input: &str) -> Result<StartOutcome>;
 }
 
 /// The vendors' secrets.

@@ -12,6 +12,7 @@
 //! - [`reconcile`]: the scheduled (and CLI) drift check and repair.
 
 pub mod context;
+pub mod heal;
 pub mod notify;
 pub mod offboard;
 pub mod onboard;
@@ -26,6 +27,7 @@ use tracing::warn;
 
 pub use crate::contract::*;
 pub use context::{Context, SecretRead};
+pub use heal::{heal, resolve_unverified, HealFinding, HealMode, Verdict};
 pub use notify::summary_text;
 pub use offboard::deregister_account;
 pub use onboard::{check_status, ensure_trust_role, register_account};

@@ -64,6 +64,28 @@ pub(crate) async fn publish_drift(ctx: &Context, reports: &[DriftReport]) -> Res
     notifier.publish(&subject, &lines.join("\n")).await
 }
 
+/// Publishes what healing found (nothing when nothing needs it).
+pub async fn publish_heal(ctx: &Context, findings: &[super::HealFinding]) -> Result<()> {
+    let (Some(notifier), false) = (&ctx.notifier, findings.is_empty()) else {
+        return Ok(());
+    };
+    let lines: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            let action = serde_json::to_value(&f.action)
+                .ok()
+                .and_then(|v| v.get("action").and_then(|a| a.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            format!(
+                "- {} {}: {:?} ({action}): {}",
+                f.account_id, f.vendor, f.problem, f.detail
+            )
+        })
+        .collect();
+    let subject = format!("vendorlink: {} registrations need healing", findings.len());
+    notifier.publish(&subject, &lines.join("\n")).await
+}
+
 /// The summary as lines a person reads in an email.
 pub fn summary_text(summary: &Summary) -> String {
     let mut out = format!(

@@ -257,40 +257,43 @@ async fn a_stale_claim_can_be_taken_over_but_never_an_active_account() {
 }
 
 #[tokio::test]
-async fn a_failed_offboarding_is_noted_without_moving_the_item() {
+async fn an_offboarding_claim_excludes_a_second_offboarding_and_the_onboarding() {
     let ledger = fresh_ledger().await;
     let account = random_account_id();
     let v = VendorName::Stellarcyber;
-    // Nothing to note on an item that does not exist.
-    assert!(!ledger.offboarding_failed(&account, v, "x").await.unwrap());
-    assert_eq!(ledger.get(&account, v).await.unwrap(), None);
-
-    applied(apply(&ledger, &account, v, Transition::claim("e1", None)).await);
-    assert!(ledger
-        .offboarding_failed(&account, v, "HTTP 503")
-        .await
-        .unwrap());
+    applied(apply(&ledger, &account, v, Transition::claim("onboard-1", None)).await);
+    applied(apply(&ledger, &account, v, Transition::offboarding("close-1", None)).await);
+    // A second offboarding and the onboarding's next move are refused.
+    assert!(matches!(
+        apply(&ledger, &account, v, Transition::offboarding("close-2", None)).await,
+        TransitionOutcome::Refused { .. }
+    ));
+    assert!(matches!(
+        apply(
+            &ledger,
+            &account,
+            v,
+            Transition::role_ready("arn:aws:iam::1:role/x").held_by("onboard-1")
+        )
+        .await,
+        TransitionOutcome::Refused { .. }
+    ));
+    // A failed offboarding releases the claim with a note; a new one may take it.
+    applied(
+        apply(
+            &ledger,
+            &account,
+            v,
+            Transition::failed("offboarding failed: HTTP 503", "close-1"),
+        )
+        .await,
+    );
     let e = ledger.get(&account, v).await.unwrap().unwrap();
-    assert_eq!(e.state, LedgerState::Claimed);
-    assert_eq!(
-        e.last_error.as_deref(),
-        Some("offboarding failed: HTTP 503")
-    );
-
-    // An offboarded item keeps its record as it is.
-    applied(apply(&ledger, &account, v, Transition::offboarded().by("close")).await);
-    assert!(!ledger
-        .offboarding_failed(&account, v, "late")
-        .await
-        .unwrap());
-    assert_ne!(
-        ledger
-            .get(&account, v)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_error
-            .as_deref(),
-        Some("offboarding failed: late")
-    );
+    assert!(e.offboarding_failed());
+    applied(apply(&ledger, &account, v, Transition::offboarding("close-2", None)).await);
+    applied(apply(&ledger, &account, v, Transition::offboarded().held_by("close-2")).await);
+    assert!(matches!(
+        apply(&ledger, &account, v, Transition::offboarding("close-3", None)).await,
+        TransitionOutcome::Refused { .. }
+    ));
 }

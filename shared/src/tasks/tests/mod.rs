@@ -3,6 +3,7 @@
 //! timeout, an answer lost after the other side acted). No emulator.
 
 mod faults;
+mod heal;
 mod lifecycle;
 mod offboard;
 mod onboard;
