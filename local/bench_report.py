@@ -71,7 +71,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     with open(args.replan, encoding="utf-8") as f:
         replan = json.load(f)
     with open(args.reconcile, encoding="utf-8") as f:
-        reconciled = json.load(f)
+        reconciled = json.load(f)["drift"]
     counts = executions(args.sfn)
     requests = get(f"{args.sandbox.rstrip('/')}/_sandbox/requests")["requests"]
     window = [r for r in requests if args.started_at <= r["timestamp"] <= args.finished_at]

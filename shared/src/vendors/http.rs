@@ -31,7 +31,7 @@ pub struct VendorHttp {
 
 impl VendorHttp {
     pub fn new() -> Result<VendorHttp> {
-        VendorHttp::with_timeouts(Duration::from_secs(5), Duration::from_secs(30))
+        VendorHttp::with_timeouts(Duration::from_secs(3), Duration::from_secs(10))
     }
 
     pub fn with_timeouts(connect: Duration, request: Duration) -> Result<VendorHttp> {
