@@ -262,10 +262,24 @@ async fn an_offboarding_claim_excludes_a_second_offboarding_and_the_onboarding()
     let account = random_account_id();
     let v = VendorName::Stellarcyber;
     applied(apply(&ledger, &account, v, Transition::claim("onboard-1", None)).await);
-    applied(apply(&ledger, &account, v, Transition::offboarding("close-1", None)).await);
+    applied(
+        apply(
+            &ledger,
+            &account,
+            v,
+            Transition::offboarding("close-1", None),
+        )
+        .await,
+    );
     // A second offboarding and the onboarding's next move are refused.
     assert!(matches!(
-        apply(&ledger, &account, v, Transition::offboarding("close-2", None)).await,
+        apply(
+            &ledger,
+            &account,
+            v,
+            Transition::offboarding("close-2", None)
+        )
+        .await,
         TransitionOutcome::Refused { .. }
     ));
     assert!(matches!(
@@ -290,10 +304,32 @@ async fn an_offboarding_claim_excludes_a_second_offboarding_and_the_onboarding()
     );
     let e = ledger.get(&account, v).await.unwrap().unwrap();
     assert!(e.offboarding_failed());
-    applied(apply(&ledger, &account, v, Transition::offboarding("close-2", None)).await);
-    applied(apply(&ledger, &account, v, Transition::offboarded().held_by("close-2")).await);
+    applied(
+        apply(
+            &ledger,
+            &account,
+            v,
+            Transition::offboarding("close-2", None),
+        )
+        .await,
+    );
+    applied(
+        apply(
+            &ledger,
+            &account,
+            v,
+            Transition::offboarded().held_by("close-2"),
+        )
+        .await,
+    );
     assert!(matches!(
-        apply(&ledger, &account, v, Transition::offboarding("close-3", None)).await,
+        apply(
+            &ledger,
+            &account,
+            v,
+            Transition::offboarding("close-3", None)
+        )
+        .await,
         TransitionOutcome::Refused { .. }
     ));
 }
