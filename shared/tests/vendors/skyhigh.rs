@@ -93,7 +93,11 @@ async fn missing_permissions_are_reported_as_warnings() {
 }
 
 #[tokio::test]
-async fn a_failure_is_failed_with_skyhigh_s_message() {
+async fn an_assume_role_failure_is_stalled_with_skyhigh_s_message() {
+    // Skyhigh's only documented FAILURE is "Failed Authentication" on
+    // sts:AssumeRole, which a role created seconds ago also produces: the
+    // client reports it as stalled (check-status registers again, a bounded
+    // number of times, before it fails with this reason).
     let sb = Sandbox::start(json!({})).await;
     sb.post(
         "skyhigh/outcome",
@@ -103,10 +107,11 @@ async fn a_failure_is_failed_with_skyhigh_s_message() {
     let client = sb.client(Skyhigh, secret(Skyhigh));
     let reg = client.register(&account(1)).await.unwrap();
     match settle(&*client, 1, &reg.reference).await {
-        RegistrationStatus::Failed { reason } => {
-            assert!(reason.contains("Failed Authentication"), "{reason}")
+        RegistrationStatus::Stalled { reason } => {
+            assert!(reason.contains("Failed Authentication"), "{reason}");
+            assert!(reason.contains("sts:AssumeRole"), "{reason}");
         }
-        other => panic!("expected failure, got {other:?}"),
+        other => panic!("expected a stalled registration, got {other:?}"),
     }
 }
 
