@@ -201,6 +201,71 @@ export function label(stateName, input) {
 }
 
 /**
+ * How many calls to one function may be in flight at the function host at
+ * once; the rest wait here, in order. `cargo lambda watch` (1.9.2) stops
+ * delivering a function's invocations for good once about a hundred are
+ * queued for it (seen with 21 executions of five parallel branches), so a
+ * burst is queued here instead. VENDORLINK_SFN_MAX_IN_FLIGHT (default 32).
+ */
+export function maxInFlight(env = process.env) {
+  const raw = env.VENDORLINK_SFN_MAX_IN_FLIGHT;
+  if (raw === undefined || raw === '') return 32;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new CouldNotRun(`VENDORLINK_SFN_MAX_IN_FLIGHT must be a whole number of at least 1, not "${raw}"`);
+  }
+  return n;
+}
+
+/** A counting semaphore: `acquire(signal)` resolves to a release function. */
+export class Limiter {
+  constructor(limit) {
+    this.limit = limit;
+    this.active = 0;
+    this.waiting = [];
+  }
+
+  acquire(signal) {
+    return new Promise((resolvePromise, reject) => {
+      const grant = () => {
+        this.active += 1;
+        let released = false;
+        resolvePromise(() => {
+          if (released) return;
+          released = true;
+          this.active -= 1;
+          const next = this.waiting.shift();
+          if (next) next();
+        });
+      };
+      if (this.active < this.limit) {
+        grant();
+        return;
+      }
+      const entry = () => {
+        signal?.removeEventListener('abort', onAbort);
+        grant();
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal.reason ?? new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(entry);
+    });
+  }
+}
+
+const limiters = new Map();
+/** The process-wide limiter of one function host's function. */
+export function limiterFor(host, fn) {
+  const key = `${host} ${fn}`;
+  if (!limiters.has(key)) limiters.set(key, new Limiter(maxInFlight()));
+  return limiters.get(key);
+}
+
+/**
  * A Task handler that sends the state's input to the function host and
  * returns the function's result. A function error is thrown as an Error whose
  * name is the function's errorType and whose message is its errorMessage, so
@@ -230,6 +295,12 @@ export function taskHandler(host, stateName, fn, { infrastructure, log, quiet = 
     const where = label(stateName, input);
     let response;
     let body;
+    let release;
+    try {
+      release = await limiterFor(host, fn).acquire(signal);
+    } catch {
+      throw stopped();
+    }
     try {
       response = await fetch(url, {
         method: 'POST',
@@ -242,6 +313,8 @@ export function taskHandler(host, stateName, fn, { infrastructure, log, quiet = 
       if (signal?.aborted) throw stopped();
       const reason = e.cause?.code ?? e.cause?.message ?? e.message;
       throw infrastructure(new CouldNotRun(`function host ${host} unreachable invoking ${fn}: ${reason}`));
+    } finally {
+      release();
     }
     const ms = Date.now() - started;
     if (response.status === 200) {

@@ -3,7 +3,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CouldNotRun, buildOverrides, retrySeconds, taskHandler, timingNote, waitSeconds } from './lib.mjs';
+import {
+  CouldNotRun,
+  Limiter,
+  buildOverrides,
+  maxInFlight,
+  retrySeconds,
+  taskHandler,
+  timingNote,
+  waitSeconds,
+} from './lib.mjs';
 
 const machine = {
   tasks: new Map([['Flaky', 'flaky']]),
@@ -57,4 +66,46 @@ test('a Task handler of an ended execution makes no call and does not report the
   });
   await assert.rejects(handler({}), { name: 'Local.Stopped' });
   assert.equal(reported, null);
+});
+
+test('Limiter: at most `limit` holders, the rest served in order; an aborted waiter leaves the queue', async () => {
+  const limiter = new Limiter(2);
+  const order = [];
+  const a = await limiter.acquire();
+  const b = await limiter.acquire();
+  const abort = new AbortController();
+  const c = limiter.acquire().then((release) => {
+    order.push('c');
+    return release;
+  });
+  const d = limiter.acquire(abort.signal).then(
+    () => order.push('d'),
+    () => order.push('d aborted'),
+  );
+  const e = limiter.acquire().then((release) => {
+    order.push('e');
+    return release;
+  });
+  assert.equal(limiter.active, 2);
+  abort.abort();
+  await d;
+  a();
+  a(); // a second release of the same grant is ignored
+  const releaseC = await c;
+  assert.deepEqual(order, ['d aborted', 'c']);
+  assert.equal(limiter.active, 2);
+  b();
+  (await e)();
+  releaseC();
+  assert.deepEqual(order, ['d aborted', 'c', 'e']);
+  assert.equal(limiter.active, 0);
+  assert.equal(limiter.waiting.length, 0);
+});
+
+test('VENDORLINK_SFN_MAX_IN_FLIGHT: 32 by default, a whole number of at least 1', () => {
+  assert.equal(maxInFlight({}), 32);
+  assert.equal(maxInFlight({ VENDORLINK_SFN_MAX_IN_FLIGHT: '5' }), 5);
+  for (const bad of ['0', '-2', '1.5', 'many']) {
+    assert.throws(() => maxInFlight({ VENDORLINK_SFN_MAX_IN_FLIGHT: bad }), CouldNotRun);
+  }
 });

@@ -18,6 +18,8 @@
 //                            seconds instead (0 allowed); `definition` keeps
 //                            the definition's retry intervals even when
 //                            VENDORLINK_WAIT_SECONDS is set
+//   VENDORLINK_SFN_MAX_IN_FLIGHT calls to one function in flight at the host
+//                            at once (default 32)
 //
 // `${SomeThingFunctionArn}` substitutions are filled with
 // arn:aws:lambda:us-east-1:000000000000:function:some-thing.
@@ -50,6 +52,7 @@ import {
   settled,
   timingNote,
   waitSeconds,
+  maxInFlight,
 } from './lib.mjs';
 
 const EXIT_SUCCEEDED = 0;
@@ -98,6 +101,7 @@ async function main(argv) {
   const host = functionHost();
   const wait = waitSeconds();
   const retry = retrySeconds(wait);
+  maxInFlight(); // checked at start, not at the first call
   const name = values.name ?? `local-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
   if (!NAME.test(name)) {
     throw new CouldNotRun(`execution name "${name}" is not valid (1-80 of A-Z a-z 0-9 _ -)`);

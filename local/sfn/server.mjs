@@ -26,6 +26,8 @@
 //                             the definition's retry intervals even when
 //                             VENDORLINK_WAIT_SECONDS is set
 //   VENDORLINK_SFN_VERBOSE=1  also log every function call that succeeded
+//   VENDORLINK_SFN_MAX_IN_FLIGHT  calls to one function in flight at the host
+//                             at once (default 32); the rest wait their turn
 //
 // Operations (POST /, header X-Amz-Target: AWSStepFunctions.<Operation>, JSON
 // body; SigV4 headers are ignored): StartExecution, DescribeExecution,
@@ -66,6 +68,7 @@ import {
   settled,
   timingNote,
   waitSeconds,
+  maxInFlight,
 } from './lib.mjs';
 
 const EXIT_COULD_NOT_START = 2;
@@ -137,6 +140,7 @@ function configure(argv) {
   const { text, definition } = readDefinition(definitionPath);
   const inspected = inspect(definition);
   const wait = waitSeconds();
+  maxInFlight(); // checked at start, not at the first call
   return {
     definitionPath,
     definitionText: text,

@@ -1,6 +1,7 @@
 //! The one HTTP client every vendor uses: rustls, bounded timeouts, a
 //! `User-Agent`, error classification, vendor error text extraction (with
-//! credentials scrubbed), and a short in-call retry for idempotent GETs only.
+//! credentials scrubbed), and a short in-call retry: of any failure for
+//! idempotent requests, of clear refusals only for the others.
 //! Longer waits belong to the state machine.
 
 use std::time::Duration;
@@ -14,8 +15,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
 use crate::vendor_name::VendorName;
 
-/// Attempts for an idempotent GET within one call.
-const GET_ATTEMPTS: u32 = 3;
+/// Attempts of one request within one call.
+const IN_CALL_ATTEMPTS: u32 = 3;
 /// The longest `Retry-After` honoured inside a call; longer waits are left
 /// to the state machine's `Retry`.
 const MAX_IN_CALL_WAIT: Duration = Duration::from_secs(5);
@@ -62,11 +63,22 @@ impl VendorHttp {
         self.client.request(method, url)
     }
 
-    /// Sends a request once (for anything but GET, a retry could repeat a
-    /// side effect) and returns the successful response.
+    /// Sends a request that may change something at the vendor. A retry
+    /// could repeat the change, so only a clear refusal (429, or no
+    /// connection at all: the vendor did not act) is retried in the call;
+    /// an answer that may have come after the vendor acted (a 5xx, a
+    /// connection lost after sending, a timeout) is returned as it is.
     pub async fn send(&self, call: &VendorCall<'_>, request: RequestBuilder) -> Result<Response> {
-        let response = request.send().await.map_err(|e| call.transport_error(&e))?;
-        call.check(response).await
+        // A streamed body cannot be sent twice: then there is no template
+        // and the first failure is final.
+        let template = request.try_clone();
+        let mut first = Some(request);
+        self.retrying(call, Replay::RefusalsOnly, move || {
+            first
+                .take()
+                .or_else(|| template.as_ref().and_then(RequestBuilder::try_clone))
+        })
+        .await
     }
 
     /// Sends an idempotent GET, retrying 408/429/5xx and transport failures
@@ -76,21 +88,54 @@ impl VendorHttp {
         call: &VendorCall<'_>,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response> {
+        self.retrying(call, Replay::Any, || Some(build())).await
+    }
+
+    /// Sends a request the vendor documents as idempotent (an upsert, a
+    /// request that only starts a repeatable job), retried as a GET is.
+    pub async fn send_idempotent(
+        &self,
+        call: &VendorCall<'_>,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response> {
+        self.retrying(call, Replay::Any, || Some(build())).await
+    }
+
+    /// `build` gives each attempt's request; `None` when it cannot be sent
+    /// again.
+    async fn retrying(
+        &self,
+        call: &VendorCall<'_>,
+        replay: Replay,
+        mut build: impl FnMut() -> Option<RequestBuilder>,
+    ) -> Result<Response> {
         let mut attempt = 1;
+        let mut request = build();
         loop {
-            let result = match build().send().await {
+            let Some(this) = request.take() else {
+                return Err(call.unexpected("the request could not be built"));
+            };
+            let result = match this.send().await {
                 Ok(response) => call.check(response).await,
                 Err(e) => Err(call.transport_error(&e)),
             };
             match result {
-                Err(err) if err.kind().is_retryable() && attempt < GET_ATTEMPTS => {
+                Err(err)
+                    if err.kind().is_retryable()
+                        && attempt < IN_CALL_ATTEMPTS
+                        && (replay == Replay::Any || !err.is_ambiguous()) =>
+                {
+                    let Some(again) = build() else {
+                        return Err(err);
+                    };
+                    request = Some(again);
                     let wait = call
                         .last_retry_after()
                         .unwrap_or(self.backoff * 2u32.pow(attempt - 1));
                     if wait > MAX_IN_CALL_WAIT {
                         return Err(err);
                     }
-                    tracing::debug!(vendor = %call.vendor, attempt, wait_ms = wait.as_millis() as u64, "retrying GET");
+                    tracing::debug!(vendor = %call.vendor, attempt, wait_ms = wait.as_millis() as u64, "retrying in the call");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -98,6 +143,15 @@ impl VendorHttp {
             }
         }
     }
+}
+
+/// Which failures a call may send its request again after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Any retryable failure: the request is idempotent.
+    Any,
+    /// Only those where the vendor cannot have acted.
+    RefusalsOnly,
 }
 
 /// One vendor call in progress: who it is for, what it does, and which

@@ -55,3 +55,45 @@ async fn a_rejected_request_is_fatal_vendor() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_429_on_the_create_is_sent_again_and_creates_once() {
+    // A 429 is a refusal: Data Theorem did not act, so the call sends the
+    // POST again after the Retry-After.
+    let sb = Sandbox::start(json!({})).await;
+    sb.fault(json!({"vendor": "datatheorem", "status": 429, "retry_after": 0, "count": 1}))
+        .await;
+    let client = sb.client(Datatheorem, secret(Datatheorem));
+    let registration = client.register(&account(1)).await.unwrap();
+    assert_eq!(registration.status, RegistrationStatus::Active);
+    let statuses: Vec<u64> = sb
+        .request_log(Datatheorem)
+        .await
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert_eq!(statuses[0], 429);
+    assert_eq!(
+        sb.state().await["datatheorem"]["authenticators"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn a_5xx_on_the_create_is_ambiguous_and_never_sent_again() {
+    // A 5xx may come after Data Theorem created the authenticator, and it
+    // has no lookup: one POST, and the error says the vendor may have acted.
+    let sb = Sandbox::start(json!({})).await;
+    sb.fault(json!({"vendor": "datatheorem", "status": 503, "count": 1}))
+        .await;
+    let err = sb
+        .client(Datatheorem, secret(Datatheorem))
+        .register(&account(1))
+        .await
+        .unwrap_err();
+    assert!(err.is_ambiguous(), "{err}");
+    assert_eq!(sb.request_log(Datatheorem).await.len(), 1);
+}

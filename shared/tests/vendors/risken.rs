@@ -135,3 +135,24 @@ async fn a_project_mismatch_is_refused() {
         .unwrap_err();
     assert_eq!(err.error_type(), "Fatal.Vendor", "{err}");
 }
+
+#[tokio::test]
+async fn a_failed_attach_or_scan_is_sent_again_in_the_call() {
+    // attach-datasource is an upsert and invoke-scan only starts a scan:
+    // both are sent again after any failure, a lost answer included.
+    let sb = Sandbox::start(json!({})).await;
+    sb.fault(json!({"vendor": "risken", "status": 502, "count": 1, "path_contains": "attach-datasource"}))
+        .await;
+    sb.fault(
+        json!({"vendor": "risken", "status": 503, "count": 1, "path_contains": "invoke-scan"}),
+    )
+    .await;
+    let client = sb.client(Risken, secret(Risken));
+    let reg = client.register(&account(1)).await.unwrap();
+    assert_eq!(sb.count(Risken, "POST", "attach-datasource").await, 6);
+    assert_eq!(sb.count(Risken, "POST", "invoke-scan").await, 6);
+    assert_eq!(
+        settle(&*client, &reg.reference).await,
+        RegistrationStatus::Active
+    );
+}

@@ -124,6 +124,26 @@ impl Risken {
         Ok(body.data)
     }
 
+    /// A POST that is safe to send again whatever became of the first:
+    /// `put-aws` and `attach-datasource` are upserts keyed by the AWS
+    /// account and the data source, `invoke-scan` starts a scan that may
+    /// run again, `detach-datasource` leaves the same state twice.
+    async fn post_idempotent<T: DeserializeOwned>(
+        &self,
+        doing: &str,
+        endpoint: &str,
+        body: Value,
+    ) -> Result<T> {
+        let call = self.api.call(doing);
+        let response = self
+            .api
+            .http
+            .send_idempotent(&call, || self.authed(Method::POST, endpoint).json(&body))
+            .await?;
+        let body: Data<T> = call.json(response).await?;
+        Ok(body.data)
+    }
+
     fn project(&self) -> String {
         self.secret.project_id.to_string()
     }
@@ -211,7 +231,7 @@ impl Vendor for Risken {
             None => {
                 let name: String = account.account_name.chars().take(MAX_NAME).collect();
                 let created: AwsOne = self
-                    .post(
+                    .post_idempotent(
                         "creating the AWS account",
                         "put-aws",
                         json!({"project_id": project_id, "aws": {
@@ -233,7 +253,7 @@ impl Vendor for Risken {
             let attached = ds.aws_id == aws_id && ds.assume_role_arn == account.role_arn;
             if !attached {
                 let _: Value = self
-                    .post(
+                    .post_idempotent(
                         "attaching a data source",
                         "attach-datasource",
                         json!({"project_id": project_id, "attach_data_source": {
@@ -245,7 +265,7 @@ impl Vendor for Risken {
             }
             if !attached || needs_scan(ds) {
                 let _: Value = self
-                    .post(
+                    .post_idempotent(
                         "starting a scan",
                         "invoke-scan",
                         json!({"project_id": project_id, "aws_id": aws_id,
@@ -280,7 +300,7 @@ impl Vendor for Risken {
                 continue;
             }
             let _: Value = self
-                .post(
+                .post_idempotent(
                     "detaching a data source",
                     "detach-datasource",
                     json!({"project_id": project_id, "aws_id": aws_id,

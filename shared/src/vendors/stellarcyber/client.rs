@@ -89,12 +89,18 @@ impl StellarCyber {
             }
         }
         let call = self.api.call("getting an access token");
-        let request = self
+        // Issuing a token changes nothing that a second request would
+        // repeat, so it is retried as a GET is.
+        let response = self
             .api
-            .authed(Method::POST, TOKEN)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body("");
-        let response = self.api.http.send(&call, request).await?;
+            .http
+            .send_idempotent(&call, || {
+                self.api
+                    .authed(Method::POST, TOKEN)
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body("")
+            })
+            .await?;
         let token: AccessToken = call.json(response).await?;
         *slot = Some((token.access_token.clone(), Instant::now()));
         Ok(token.access_token)
