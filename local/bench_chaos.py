@@ -183,15 +183,26 @@ def main() -> int:
         return f"{ok}/{len(results)} ({100 * ok / len(results):.0f}%)"
 
     out = [
-        f"chaos benchmark: {len(accounts)} accounts x 5 vendors, fault rate {args.rate:.0%} "
-        f"(a third answers lost after the vendor acted), seed {args.seed}, role delay {args.role_delay:g} s, "
+        f"chaos benchmark: {len(accounts)} accounts x 5 vendors, fault rate {args.rate:.0%}"
+        f"{' (a third answers lost after the vendor acted)' if args.rate else ''}, seed {args.seed}, role delay {args.role_delay:g} s, "
         f"duplicate storm: {min(STORM_ACCOUNTS, len(accounts))} accounts x {STORM_COPIES} more executions at once, "
-        f"at most {args.max_running} first-run executions at once",
+        f"at most {args.max_running} first-run executions at once, "
+        f"Wait states {os.environ.get('VENDORLINK_WAIT_SECONDS', 'as defined')} s, "
+        f"Retry pauses {os.environ.get('VENDORLINK_RETRY_SECONDS') or os.environ.get('VENDORLINK_WAIT_SECONDS', 'definition')}"
+        f"{'' if os.environ.get('VENDORLINK_RETRY_SECONDS') == 'definition' else ' s'}",
         f"  first run ({first_seconds:.0f} s): every vendor active {share(first, ('active',))}; "
         f"active or Data Theorem unverified with its instruction {share(first, ('active', 'unverified'))}",
         f"  after one heal pass with the faults off ({heal_seconds:.0f} s): "
         f"{share(healed, ('active', 'unverified'))} (every vendor active {share(healed, ('active',))})",
     ]
+    missed: dict[str, int] = {}
+    for result in first.values():
+        if result.startswith("failed: "):
+            for part in result[len("failed: "):].split(", "):
+                missed[part] = missed.get(part, 0) + 1
+    if missed:
+        out.insert(2, "    first-run misses (vendor=state: accounts): " + ", ".join(
+            f"{k}: {v}" for k, v in sorted(missed.items(), key=lambda kv: -kv[1])))
     failed = {a: r for a, r in healed.items() if r not in ("active", "unverified")}
     for account, result in sorted(failed.items())[:10]:
         out.append(f"    not healed: {account} {result}")
