@@ -34,6 +34,9 @@ pub struct FakeVendorBehaviour {
     pub removal_api: bool,
     /// Status checks a removal stays pending for (0: removed at once).
     pub removal_pending_polls: u32,
+    /// A pending removal ends stalled (the vendor could not assume the
+    /// role) instead of done.
+    pub removal_stalls: bool,
     /// A registration stalls (the vendor could not assume the role yet)
     /// until `register` has been called this many times for the account.
     pub stalls_until_registers: u32,
@@ -47,6 +50,7 @@ impl Default for FakeVendorBehaviour {
             fails_with: None,
             removal_api: true,
             removal_pending_polls: 0,
+            removal_stalls: false,
             stalls_until_registers: 0,
         }
     }
@@ -210,6 +214,10 @@ impl Vendor for FakeClient {
                 *checks += 1;
                 return Ok(if *checks < behaviour.removal_pending_polls {
                     RegistrationStatus::Pending
+                } else if behaviour.removal_stalls {
+                    RegistrationStatus::Stalled {
+                        reason: "could not assume the role (AccessDenied)".into(),
+                    }
                 } else {
                     RegistrationStatus::Active
                 });

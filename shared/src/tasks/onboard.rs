@@ -310,10 +310,14 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
     if item.action == Action::Offboard {
         return match status {
             RegistrationStatus::Pending => Ok(item.pending(reference, ctx.config.poll_seconds)),
-            RegistrationStatus::Failed { reason } => Err(Error::new(
-                ErrorKind::Vendor,
-                format!("{vendor} reported the removal failed: {reason}"),
-            )),
+            // A stalled removal (the vendor could not assume the role) did
+            // not remove anything either: never record it as offboarded.
+            RegistrationStatus::Failed { reason } | RegistrationStatus::Stalled { reason } => {
+                Err(Error::new(
+                    ErrorKind::Vendor,
+                    format!("{vendor} reported the removal failed: {reason}"),
+                ))
+            }
             _ => {
                 advance(
                     ctx,

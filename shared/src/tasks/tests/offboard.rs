@@ -140,6 +140,33 @@ async fn a_pending_removal_is_polled_until_done() {
 }
 
 #[tokio::test]
+async fn a_stalled_removal_is_an_error_and_never_offboarded() {
+    // Skyhigh's deleteAccounts can end in FAILURE on sts:AssumeRole, which
+    // its client reports as stalled: nothing was removed.
+    let f = onboarded(&[VendorName::Skyhigh]).await;
+    f.behave(
+        VendorName::Skyhigh,
+        FakeVendorBehaviour {
+            removal_pending_polls: 1,
+            removal_stalls: true,
+            ..Default::default()
+        },
+    );
+    let item = f
+        .item_for(Action::Offboard, VendorName::Skyhigh, "off-1")
+        .await;
+    let item = tasks::deregister_account(&f.ctx, item).await.unwrap();
+    assert_eq!(item.status, ItemStatus::Pending);
+    let err = tasks::check_status(&f.ctx, item).await.unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Vendor");
+    assert!(err.message().contains("removal failed"), "{err}");
+    assert_eq!(
+        f.fakes.ledger.state(&f.account, VendorName::Skyhigh),
+        Some(LedgerState::Offboarding)
+    );
+}
+
+#[tokio::test]
 async fn a_failing_vendor_is_an_error_naming_the_step_account_and_vendor() {
     let f = onboarded(&[VendorName::Cloudcraft]).await;
     f.fakes.faults.inject(
