@@ -26,6 +26,10 @@ pub struct FakeVendorBehaviour {
     /// The vendor can list registrations: `register` finds an existing one
     /// instead of creating another, and `is_registered` answers.
     pub lookup: bool,
+    /// The lookup does not show registrations still pending (Skyhigh's
+    /// requests being processed); `register_again` follows the earlier
+    /// reference while it is pending.
+    pub lookup_misses_pending: bool,
     /// Status checks a registration stays pending for.
     pub pending_polls: u32,
     /// The vendor reports the registration failed, with this reason.
@@ -46,6 +50,7 @@ impl Default for FakeVendorBehaviour {
     fn default() -> Self {
         FakeVendorBehaviour {
             lookup: true,
+            lookup_misses_pending: false,
             pending_polls: 0,
             fails_with: None,
             removal_api: true,
@@ -174,11 +179,10 @@ impl Vendor for FakeClient {
         self.vendor.faults.run("vendor.register", || {
             let mut state = self.vendor.lock();
             if behaviour.lookup {
-                if let Some(held) = state
-                    .registrations
-                    .iter_mut()
-                    .find(|h| h.account.account_id == account.account_id)
-                {
+                if let Some(held) = state.registrations.iter_mut().find(|h| {
+                    h.account.account_id == account.account_id
+                        && !(behaviour.lookup_misses_pending && h.polls < behaviour.pending_polls)
+                }) {
                     held.registers += 1;
                     return Ok(Registration {
                         reference: held.reference.clone(),
@@ -200,6 +204,28 @@ impl Vendor for FakeClient {
             state.registrations.push(held);
             Ok(registration)
         })
+    }
+
+    async fn register_again(
+        &self,
+        account: &AccountToRegister,
+        earlier: &str,
+    ) -> Result<Registration> {
+        let behaviour = self.vendor.behaviour();
+        if behaviour.lookup_misses_pending {
+            let state = self.vendor.lock();
+            if let Some(held) = state
+                .registrations
+                .iter()
+                .find(|h| h.reference == earlier && h.polls < behaviour.pending_polls)
+            {
+                return Ok(Registration {
+                    reference: held.reference.clone(),
+                    status: RegistrationStatus::Pending,
+                });
+            }
+        }
+        self.register(account).await
     }
 
     async fn status(

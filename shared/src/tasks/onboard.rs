@@ -140,7 +140,7 @@ async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
         Err(why) => return Ok(item.done(Outcome::Skipped, Some(why))),
     };
     let client = ctx.vendor(item.vendor).await?;
-    match (entry.state, entry.vendor_ref) {
+    match (entry.state, entry.vendor_ref.clone()) {
         // A retry of this step after the vendor accepted the registration and
         // the ledger recorded it: follow that registration instead of
         // submitting the account again (a vendor without a lookup, or whose
@@ -170,12 +170,18 @@ async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
         }
         _ => {}
     }
-    submit(ctx, item, client.as_ref()).await
+    submit(ctx, item, client.as_ref(), entry.vendor_ref.as_deref()).await
 }
 
 /// Records the intent, then asks the vendor to register the account (its
-/// client finds an existing registration first, where it can).
-async fn submit(ctx: &Context, item: VendorItem, client: &dyn Vendor) -> Result<VendorItem> {
+/// client finds an existing registration first, where it can, and follows
+/// an earlier run's request, `earlier`, while the vendor still processes it).
+async fn submit(
+    ctx: &Context,
+    item: VendorItem,
+    client: &dyn Vendor,
+    earlier: Option<&str>,
+) -> Result<VendorItem> {
     let (account, vendor) = (item.account.account_id.clone(), item.vendor);
     advance(
         ctx,
@@ -184,7 +190,12 @@ async fn submit(ctx: &Context, item: VendorItem, client: &dyn Vendor) -> Result<
         Transition::registering().held_by(&item.execution),
     )
     .await?;
-    let registration = match client.register(&item.registration(None)).await {
+    let account_to_register = item.registration(None);
+    let attempt = match earlier {
+        Some(reference) => client.register_again(&account_to_register, reference).await,
+        None => client.register(&account_to_register).await,
+    };
+    let registration = match attempt {
         Ok(registration) => registration,
         Err(e) if e.is_ambiguous() && !client.finds_existing() => {
             return unverified(ctx, item, client, e.message()).await;

@@ -80,6 +80,20 @@ pub trait Vendor: Send + Sync {
     /// Registers the account, or finds its existing registration.
     async fn register(&self, account: &AccountToRegister) -> Result<Registration>;
 
+    /// As [`Vendor::register`], when an earlier run recorded `earlier` as
+    /// the registration's reference (a redrive, a heal, a new execution
+    /// after one that died). A vendor whose lookup does not show requests
+    /// still being processed (Skyhigh) follows that request instead of
+    /// submitting the account again; for the others the lookup is enough.
+    async fn register_again(
+        &self,
+        account: &AccountToRegister,
+        earlier: &str,
+    ) -> Result<Registration> {
+        let _ = earlier;
+        self.register(account).await
+    }
+
     /// One status check of a registration.
     async fn status(
         &self,

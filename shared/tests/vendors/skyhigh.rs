@@ -171,3 +171,38 @@ async fn is_registered_lists_once_per_client() {
     assert_eq!(next.is_registered(&a1).await.unwrap(), Some(false));
     assert_eq!(sb.count(Skyhigh, "GET", "provisionedAccounts").await, 2);
 }
+
+#[tokio::test]
+async fn registering_again_follows_a_request_still_processing_and_submits_nothing() {
+    let sb = Sandbox::start(json!({"skyhigh": {"processing_polls": 3}})).await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let first = client.register(&account(1)).await.unwrap();
+    assert_eq!(first.status, RegistrationStatus::Pending);
+    // Still processing: not in provisionedAccounts, so a plain register
+    // would submit it again; register_again follows the recorded request.
+    let again = client
+        .register_again(&account(1), &first.reference)
+        .await
+        .unwrap();
+    assert_eq!(again.reference, first.reference);
+    assert_eq!(again.status, RegistrationStatus::Pending);
+    assert_eq!(sb.count(Skyhigh, "POST", "provisionAccounts").await, 1);
+    assert_eq!(
+        settle(&*client, 1, &first.reference).await,
+        RegistrationStatus::Active
+    );
+    // Done: the account is provisioned and found, nothing is submitted.
+    let found = client
+        .register_again(&account(1), &first.reference)
+        .await
+        .unwrap();
+    assert_eq!(found.status, RegistrationStatus::Active);
+    // An id Skyhigh does not know: the lookup decides.
+    let unknown = client
+        .register_again(&account(2), "00000000-0000-4000-8000-000000000000")
+        .await
+        .unwrap();
+    assert_eq!(unknown.status, RegistrationStatus::Pending);
+    assert_eq!(sb.count(Skyhigh, "POST", "provisionAccounts").await, 1);
+    assert_eq!(sb.count(Skyhigh, "PUT", "addAccounts").await, 1);
+}

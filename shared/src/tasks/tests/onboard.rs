@@ -531,3 +531,62 @@ async fn a_stalled_registration_is_registered_again_until_it_converges() {
     );
     assert_eq!(err.kind(), ErrorKind::Vendor);
 }
+
+#[tokio::test]
+async fn a_redrive_follows_the_earlier_request_while_the_vendor_still_processes_it() {
+    // Skyhigh: a request being processed is not in its list of accounts.
+    // A new execution after a failed one must not submit the account again
+    // while the request the ledger recorded is still being processed.
+    let f = fixture(&[VendorName::Skyhigh]);
+    f.behave(
+        VendorName::Skyhigh,
+        FakeVendorBehaviour {
+            lookup_misses_pending: true,
+            pending_polls: 3,
+            ..Default::default()
+        },
+    );
+    let first = f.item(VendorName::Skyhigh, "run-1").await;
+    let first = tasks::ensure_trust_role(&f.ctx, first).await.unwrap();
+    let first = tasks::register_account(&f.ctx, first).await.unwrap();
+    assert_eq!(first.status, ItemStatus::Pending);
+    let reference = first.reference.clone().unwrap();
+    f.fakes
+        .ledger
+        .transition(
+            &f.account,
+            VendorName::Skyhigh,
+            Transition::failed("the execution was stopped", "run-1"),
+        )
+        .await
+        .unwrap();
+    let again = f.item(VendorName::Skyhigh, "run-2").await;
+    let again = tasks::ensure_trust_role(&f.ctx, again).await.unwrap();
+    let mut again = tasks::register_account(&f.ctx, again).await.unwrap();
+    assert_eq!(again.status, ItemStatus::Pending);
+    assert_eq!(again.reference.as_deref(), Some(reference.as_str()));
+    while again.status == ItemStatus::Pending {
+        again = tasks::check_status(&f.ctx, again).await.unwrap();
+    }
+    assert_eq!(again.outcome, Some(Outcome::Active));
+    assert_eq!(f.fakes.vendors.vendor(VendorName::Skyhigh).created(), 1);
+    // Without the earlier reference the lookup would have missed it: the
+    // fake is able to create a second one.
+    let f2 = fixture(&[VendorName::Skyhigh]);
+    f2.behave(
+        VendorName::Skyhigh,
+        FakeVendorBehaviour {
+            lookup_misses_pending: true,
+            pending_polls: 3,
+            ..Default::default()
+        },
+    );
+    let item = f2.item(VendorName::Skyhigh, "run-1").await;
+    let item = tasks::ensure_trust_role(&f2.ctx, item).await.unwrap();
+    tasks::register_account(&f2.ctx, item.clone())
+        .await
+        .unwrap();
+    let client = f2.ctx.vendor(VendorName::Skyhigh).await.unwrap();
+    client.register(&item.registration(None)).await.unwrap();
+    assert_eq!(f2.fakes.vendors.vendor(VendorName::Skyhigh).created(), 2);
+}

@@ -160,6 +160,31 @@ impl Vendor for Skyhigh {
         }
     }
 
+    /// A request still being processed is not in `provisionedAccounts`:
+    /// while the earlier one is, follow it; once it is done, what it did
+    /// shows there and `register` finds it or submits what is missing.
+    async fn register_again(
+        &self,
+        account: &AccountToRegister,
+        earlier: &str,
+    ) -> Result<Registration> {
+        if !earlier.starts_with("provisioned:") {
+            match self.status(account, earlier).await {
+                Ok(RegistrationStatus::Pending) => {
+                    return Ok(Registration {
+                        reference: earlier.to_owned(),
+                        status: RegistrationStatus::Pending,
+                    })
+                }
+                Ok(_) => {}
+                // An id Skyhigh no longer knows: nothing to follow.
+                Err(err) if err.http_status() == Some(404) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        self.register(account).await
+    }
+
     async fn status(&self, _: &AccountToRegister, reference: &str) -> Result<RegistrationStatus> {
         if reference.starts_with("provisioned:") {
             return Ok(RegistrationStatus::Active);
