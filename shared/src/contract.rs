@@ -294,6 +294,25 @@ impl From<Summary> for Recorded {
     }
 }
 
+/// The name of an execution that onboards `vendors` of `account`: stable for
+/// the same work and ledger history (`attempts`, what the ledger counted),
+/// so starting it twice starts one execution (Step Functions refuses a
+/// second of the same name); another attempt changes it. `prefix` says who
+/// started it (`heal`, `backfill`). At most 80 characters.
+pub fn execution_name(
+    prefix: &str,
+    account: &AccountId,
+    vendors: &[VendorName],
+    attempts: u32,
+) -> String {
+    let names: Vec<&str> = vendors.iter().map(|v| v.as_str()).collect();
+    let key = format!("{account}|{}|{attempts}", names.join(","));
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes())
+        .simple()
+        .to_string();
+    format!("{prefix}-{account}-{}", &id[..12])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,12 +169,7 @@ pub async fn plan(
 /// the ledger counted), so a repeated backfill reuses it; every failed
 /// attempt changes it, so the next backfill retries.
 fn execution_name(account: &AccountId, vendors: &[VendorName], attempts: u32) -> String {
-    let names: Vec<&str> = vendors.iter().map(|v| v.as_str()).collect();
-    let key = format!("{account}|{}|{attempts}", names.join(","));
-    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes())
-        .simple()
-        .to_string();
-    format!("backfill-{account}-{}", &id[..12])
+    vendorlink_shared::contract::execution_name("backfill", account, vendors, attempts)
 }
 
 pub fn render_plan(plan: &[PlannedAccount], format: Format) -> String {

@@ -228,7 +228,7 @@ async fn release_stuck(ctx: &Context, findings: &mut [HealFinding]) {
                 finding.account_id,
                 finding.vendor
             );
-            Transition::unverified(&finding.detail)
+            Transition::unverified(&finding.detail).held_by(&holder)
         } else {
             Transition::failed(&format!("stuck: {}", finding.detail), &holder)
         };
@@ -278,12 +278,7 @@ async fn start(
 /// Stable for the same account, vendors and attempts: a heal run twice
 /// starts one execution; a failed heal (another attempt) starts a new one.
 pub fn execution_name(account: &AccountId, vendors: &[VendorName], attempts: u32) -> String {
-    let names: Vec<&str> = vendors.iter().map(|v| v.as_str()).collect();
-    let key = format!("{account}|{}|{attempts}", names.join(","));
-    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes())
-        .simple()
-        .to_string();
-    format!("heal-{account}-{}", &id[..12])
+    crate::contract::execution_name("heal", account, vendors, attempts)
 }
 
 /// How a person settles an `unverified` item.

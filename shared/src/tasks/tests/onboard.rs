@@ -532,11 +532,9 @@ async fn a_stalled_registration_is_registered_again_until_it_converges() {
     assert_eq!(err.kind(), ErrorKind::Vendor);
 }
 
-#[tokio::test]
-async fn a_redrive_follows_the_earlier_request_while_the_vendor_still_processes_it() {
-    // Skyhigh: a request being processed is not in its list of accounts.
-    // A new execution after a failed one must not submit the account again
-    // while the request the ledger recorded is still being processed.
+/// Skyhigh whose requests stay "being processed" for three status reads,
+/// and whose list of accounts does not show them meanwhile.
+fn skyhigh_still_processing() -> Fixture {
     let f = fixture(&[VendorName::Skyhigh]);
     f.behave(
         VendorName::Skyhigh,
@@ -546,6 +544,15 @@ async fn a_redrive_follows_the_earlier_request_while_the_vendor_still_processes_
             ..Default::default()
         },
     );
+    f
+}
+
+#[tokio::test]
+async fn a_redrive_follows_the_earlier_request_while_the_vendor_still_processes_it() {
+    // Skyhigh: a request being processed is not in its list of accounts.
+    // A new execution after a failed one must not submit the account again
+    // while the request the ledger recorded is still being processed.
+    let f = skyhigh_still_processing();
     let first = f.item(VendorName::Skyhigh, "run-1").await;
     let first = tasks::ensure_trust_role(&f.ctx, first).await.unwrap();
     let first = tasks::register_account(&f.ctx, first).await.unwrap();
@@ -572,15 +579,7 @@ async fn a_redrive_follows_the_earlier_request_while_the_vendor_still_processes_
     assert_eq!(f.fakes.vendors.vendor(VendorName::Skyhigh).created(), 1);
     // Without the earlier reference the lookup would have missed it: the
     // fake is able to create a second one.
-    let f2 = fixture(&[VendorName::Skyhigh]);
-    f2.behave(
-        VendorName::Skyhigh,
-        FakeVendorBehaviour {
-            lookup_misses_pending: true,
-            pending_polls: 3,
-            ..Default::default()
-        },
-    );
+    let f2 = skyhigh_still_processing();
     let item = f2.item(VendorName::Skyhigh, "run-1").await;
     let item = tasks::ensure_trust_role(&f2.ctx, item).await.unwrap();
     tasks::register_account(&f2.ctx, item.clone())

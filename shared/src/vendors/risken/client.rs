@@ -114,14 +114,7 @@ impl Risken {
         endpoint: &str,
         body: Value,
     ) -> Result<T> {
-        let call = self.api.call(doing);
-        let response = self
-            .api
-            .http
-            .send(&call, self.authed(Method::POST, endpoint).json(&body))
-            .await?;
-        let body: Data<T> = call.json(response).await?;
-        Ok(body.data)
+        self.post_as(doing, endpoint, body, false).await
     }
 
     /// A POST that is safe to send again whatever became of the first:
@@ -134,12 +127,23 @@ impl Risken {
         endpoint: &str,
         body: Value,
     ) -> Result<T> {
+        self.post_as(doing, endpoint, body, true).await
+    }
+
+    async fn post_as<T: DeserializeOwned>(
+        &self,
+        doing: &str,
+        endpoint: &str,
+        body: Value,
+        idempotent: bool,
+    ) -> Result<T> {
         let call = self.api.call(doing);
-        let response = self
-            .api
-            .http
-            .send_idempotent(&call, || self.authed(Method::POST, endpoint).json(&body))
-            .await?;
+        let build = || self.authed(Method::POST, endpoint).json(&body);
+        let response = if idempotent {
+            self.api.http.send_idempotent(&call, build).await?
+        } else {
+            self.api.http.send(&call, build()).await?
+        };
         let body: Data<T> = call.json(response).await?;
         Ok(body.data)
     }
