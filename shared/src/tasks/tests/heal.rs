@@ -69,15 +69,7 @@ async fn a_failed_item_is_healed_and_an_active_one_is_not() {
         .faults
         .inject("vendor.register", Fault::Error(ErrorKind::Vendor));
     f.onboard(VendorName::Risken, "run-1").await.unwrap_err();
-    f.fakes
-        .ledger
-        .transition(
-            &f.account,
-            VendorName::Risken,
-            Transition::failed("risken refused", "run-1"),
-        )
-        .await
-        .unwrap();
+    f.fail(VendorName::Risken, "risken refused", "run-1").await;
     let report = tasks::heal(&f.ctx, None, HealMode::Report, None)
         .await
         .unwrap();

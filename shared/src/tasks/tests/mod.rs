@@ -116,6 +116,20 @@ impl Fixture {
         .unwrap()
     }
 
+    /// Records that `execution`'s run of `vendor` failed with `error`.
+    async fn fail(&self, vendor: VendorName, error: &str, execution: &str) {
+        use crate::ports::LedgerStore;
+        self.fakes
+            .ledger
+            .transition(
+                &self.account,
+                vendor,
+                crate::ledger::Transition::failed(error, execution),
+            )
+            .await
+            .unwrap();
+    }
+
     /// Runs one vendor's onboarding branch as the state machine does
     /// (without its retries): ensure, register, then checks until done.
     async fn onboard(&self, vendor: VendorName, execution: &str) -> crate::Result<VendorItem> {

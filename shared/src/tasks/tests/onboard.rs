@@ -4,9 +4,8 @@ use super::*;
 use crate::contract::Outcome;
 use crate::error::{ErrorKind, Step};
 use crate::fakes::{FakeVendorBehaviour, Fault};
-use crate::ledger::{LedgerEntry, LedgerState, Transition};
+use crate::ledger::{LedgerEntry, LedgerState};
 use crate::member_iam::Drift;
-use crate::ports::LedgerStore;
 
 #[tokio::test]
 async fn onboarding_creates_the_role_registers_and_ends_active() {
@@ -515,15 +514,7 @@ async fn a_stalled_registration_is_registered_again_until_it_converges() {
         .vendors
         .vendor(VendorName::Risken)
         .forget(&f.account);
-    f.fakes
-        .ledger
-        .transition(
-            &f.account,
-            VendorName::Risken,
-            Transition::failed("x", "run-1"),
-        )
-        .await
-        .unwrap();
+    f.fail(VendorName::Risken, "x", "run-1").await;
     let err = f.onboard(VendorName::Risken, "run-2").await.unwrap_err();
     assert!(
         err.to_string().contains("could not assume the role"),
@@ -558,15 +549,8 @@ async fn a_redrive_follows_the_earlier_request_while_the_vendor_still_processes_
     let first = tasks::register_account(&f.ctx, first).await.unwrap();
     assert_eq!(first.status, ItemStatus::Pending);
     let reference = first.reference.clone().unwrap();
-    f.fakes
-        .ledger
-        .transition(
-            &f.account,
-            VendorName::Skyhigh,
-            Transition::failed("the execution was stopped", "run-1"),
-        )
-        .await
-        .unwrap();
+    f.fail(VendorName::Skyhigh, "the execution was stopped", "run-1")
+        .await;
     let again = f.item(VendorName::Skyhigh, "run-2").await;
     let again = tasks::ensure_trust_role(&f.ctx, again).await.unwrap();
     let mut again = tasks::register_account(&f.ctx, again).await.unwrap();

@@ -127,15 +127,12 @@ async fn an_unfinished_offboarding_is_never_repaired() {
         .await
         .unwrap();
     assert!(matches!(held, TransitionOutcome::Applied(_)));
-    f.fakes
-        .ledger
-        .transition(
-            &f.account,
-            VendorName::Cloudcraft,
-            Transition::failed("offboarding failed: cloudcraft is down", "offboard-1"),
-        )
-        .await
-        .unwrap();
+    f.fail(
+        VendorName::Cloudcraft,
+        "offboarding failed: cloudcraft is down",
+        "offboard-1",
+    )
+    .await;
     f.fakes.members.remove_role(&f.account, "cloudcraft");
     let reports = tasks::reconcile_all(&f.ctx, &repair_all()).await.unwrap();
     let cc = reports
