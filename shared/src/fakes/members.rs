@@ -143,7 +143,15 @@ impl MemberAccounts for MemoryMembers {
             let mut state = self.lock();
             let repaired = match state.roles.get(&key) {
                 None => vec![Drift::RoleMissing],
-                Some(role) => role.drift(spec),
+                Some(role) => {
+                    RoleState {
+                        arn: Some(arn(account, &spec.name)),
+                        drift: Vec::new(),
+                        managed: role.managed_for.is_some(),
+                    }
+                    .owned(account, spec)?;
+                    role.drift(spec)
+                }
             };
             if !repaired.is_empty() {
                 let managed_for = state.roles.get(&key).and_then(|r| r.managed_for);
@@ -165,13 +173,11 @@ impl MemberAccounts for MemoryMembers {
         self.faults.run("members.inspect_role", || {
             self.enter(account)?;
             Ok(match self.role(account, &spec.name) {
-                None => RoleState {
-                    arn: None,
-                    drift: vec![Drift::RoleMissing],
-                },
+                None => RoleState::absent(),
                 Some(role) => RoleState {
                     arn: Some(arn(account, &spec.name)),
                     drift: role.drift(spec),
+                    managed: role.managed_for.is_some(),
                 },
             })
         })

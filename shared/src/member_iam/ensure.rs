@@ -20,6 +20,7 @@ impl MemberIam {
     }
 
     pub(super) async fn apply(&self, spec: &RoleSpec, state: RoleState) -> Result<EnsuredRole> {
+        state.owned(&self.account, spec)?;
         let name = &spec.name;
         let trust = spec.trust_policy().to_string();
         let arn = match state.arn {
@@ -46,6 +47,7 @@ impl MemberIam {
                 // Created concurrently by another execution: repair it instead.
                 None => {
                     let state = self.inspect(spec).await?;
+                    state.owned(&self.account, spec)?;
                     let Some(arn) = state.arn.clone() else {
                         return Err(Error::new(
                             ErrorKind::Unavailable,

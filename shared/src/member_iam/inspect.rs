@@ -4,7 +4,7 @@ use crate::aws::{aws_error, error_code};
 use crate::error::{Error, ErrorKind, Result};
 use crate::policy::{decode_policy, equivalent, InlinePolicy};
 
-use super::{Drift, MemberIam, RoleSpec, RoleState};
+use super::{Drift, MemberIam, RoleSpec, RoleState, TAG_MANAGED_BY};
 
 impl MemberIam {
     /// Compares the role with its spec without changing anything.
@@ -18,12 +18,7 @@ impl MemberIam {
         let name = &spec.name;
         let role = match self.iam.get_role().role_name(name).send().await {
             Ok(out) => out.role,
-            Err(e) if error_code(&e) == Some("NoSuchEntity") => {
-                return Ok(RoleState {
-                    arn: None,
-                    drift: vec![Drift::RoleMissing],
-                })
-            }
+            Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(RoleState::absent()),
             Err(e) => return Err(aws_error(&format!("reading role {name}"), e)),
         };
         let Some(role) = role else {
@@ -32,6 +27,10 @@ impl MemberIam {
                 format!("reading role {name} returned no role"),
             ));
         };
+        let managed = role
+            .tags()
+            .iter()
+            .any(|t| t.key == TAG_MANAGED_BY && t.value == "vendorlink");
         let mut drift = Vec::new();
         let trust_ok = role
             .assume_role_policy_document
@@ -70,6 +69,7 @@ impl MemberIam {
         Ok(RoleState {
             arn: Some(role.arn),
             drift,
+            managed,
         })
     }
 

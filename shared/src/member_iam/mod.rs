@@ -64,6 +64,36 @@ pub struct RoleState {
     /// The role's ARN when it exists.
     pub arn: Option<String>,
     pub drift: Vec<Drift>,
+    /// The role carries vendorlink's `vendorlink:managed-by` tag: vendorlink
+    /// created it, or someone handed it over. Only such a role is changed.
+    pub managed: bool,
+}
+
+impl RoleState {
+    /// No role of the name.
+    pub fn absent() -> Self {
+        RoleState {
+            arn: None,
+            drift: vec![Drift::RoleMissing],
+            managed: false,
+        }
+    }
+
+    /// Refuses a role of the vendor role's name that vendorlink does not own.
+    pub fn owned(&self, account: &AccountId, spec: &RoleSpec) -> Result<()> {
+        if self.arn.is_none() || self.managed {
+            return Ok(());
+        }
+        Err(Error::config(format!(
+            "role {name} in account {account} was not created by vendorlink (it has no \
+             {TAG_MANAGED_BY}=vendorlink tag) and is left untouched: set another role_name in \
+             the {vendor} secret, or tag the role {TAG_MANAGED_BY}=vendorlink to hand it over",
+            name = spec.name,
+            vendor = spec.vendor,
+        ))
+        .for_account(account)
+        .for_vendor(spec.vendor))
+    }
 }
 
 /// The outcome of [`MemberIam::ensure_role`]: the role's ARN and the drift

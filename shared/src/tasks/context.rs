@@ -115,6 +115,18 @@ impl Context {
             SecretRead::AsStored => self.secrets.load(vendor).await?,
         };
         let template = secret.role_template();
+        if template
+            .name
+            .eq_ignore_ascii_case(&self.config.member_role_name)
+        {
+            // Rewriting it would hand the vendor the organization's own way
+            // into the account, and take that way away.
+            return Err(crate::error::Error::config(format!(
+                "the {vendor} secret's role_name `{}` is MEMBER_ROLE_NAME, the role vendorlink enters                  member accounts through: give the vendor's role another name",
+                template.name
+            ))
+            .for_vendor(vendor));
+        }
         let cached = self.cached_trust(vendor, &secret);
         let client = self.vendors.connect(secret.clone())?;
         let trust = match cached {

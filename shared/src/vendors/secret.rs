@@ -166,14 +166,39 @@ fn validate_role_name(name: &str) -> Result<(), String> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
+    if !ok {
+        return Err(format!(
             "`role_name` `{name}` is not a valid IAM role name (1-64 of letters, digits and _+=,.@-)"
-        ))
+        ));
     }
+    // Roles the organization, Control Tower or AWS itself enter or run
+    // accounts through; IAM compares role names without case.
+    let lower = name.to_ascii_lowercase();
+    let reserved = RESERVED_ROLE_NAMES
+        .iter()
+        .any(|r| lower == r.to_ascii_lowercase())
+        || RESERVED_ROLE_PREFIXES
+            .iter()
+            .any(|p| lower.starts_with(&p.to_ascii_lowercase()));
+    if reserved {
+        return Err(format!(
+            "`role_name` `{name}` is reserved (an organization access role, Control Tower's, or an \
+             AWS-reserved name): vendorlink never creates or changes it; choose another name"
+        ));
+    }
+    Ok(())
 }
+
+/// Role names a vendor's role may never take.
+const RESERVED_ROLE_NAMES: &[&str] = &["OrganizationAccountAccessRole", "AWSControlTowerExecution"];
+/// Prefixes of roles that AWS services, IAM Identity Center and Control
+/// Tower create and own.
+const RESERVED_ROLE_PREFIXES: &[&str] = &[
+    "AWSServiceRoleFor",
+    "AWSReservedSSO_",
+    "aws-controltower-",
+    "AWSControlTower",
+];
 
 #[cfg(test)]
 mod tests {
@@ -285,6 +310,25 @@ mod tests {
         let inline = t.inline_policy.unwrap();
         assert_eq!(inline.name, "DataTheorem-APIGateway-SecurityAudit");
         assert_eq!(inline.document, doc);
+    }
+
+    #[test]
+    fn reserved_role_names_are_refused() {
+        for name in [
+            "OrganizationAccountAccessRole",
+            "organizationaccountaccessrole",
+            "AWSControlTowerExecution",
+            "AWSServiceRoleForSupport",
+            "AWSReservedSSO_AdministratorAccess_0123",
+            "aws-controltower-AdministratorExecutionRole",
+        ] {
+            let json = json!({"api_key": "k", "role_name": name});
+            let err =
+                VendorSecret::parse(VendorName::Cloudcraft, "s", &json.to_string()).unwrap_err();
+            assert!(err.message().contains("reserved"), "{name}: {err}");
+        }
+        let json = json!({"api_key": "k", "role_name": "CloudcraftReadOnly"});
+        assert!(VendorSecret::parse(VendorName::Cloudcraft, "s", &json.to_string()).is_ok());
     }
 
     #[test]

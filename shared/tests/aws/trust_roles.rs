@@ -419,3 +419,76 @@ async fn throttling_is_retryable_throttled() {
     assert_eq!(err.error_type(), "Retryable.Throttled");
     assert!(err.message().contains("Throttling: Rate exceeded"), "{err}");
 }
+
+#[tokio::test]
+async fn a_role_of_the_same_name_that_is_not_ours_survives_unchanged() {
+    // The customer's own role under Data Theorem's role name: trusting the
+    // management account, with an inline S3 policy, and no vendorlink tag.
+    let t = fresh_org().await;
+    let (iam, actions) = recording_iam(&t).await;
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]});
+    iam.create_role()
+        .role_name("DataTheorem-Service")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let s3 = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "s3:GetObject", "Resource": "*"}]});
+    iam.put_role_policy()
+        .role_name("DataTheorem-Service")
+        .policy_name("their-s3")
+        .policy_document(s3.to_string())
+        .send()
+        .await
+        .unwrap();
+    actions.lock().unwrap().clear();
+    let member = MemberIam::from_client(iam.clone(), t.member.clone());
+    let err = member
+        .ensure_role(&spec(VendorName::Datatheorem, Some("ext-id-0123456789")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Config");
+    assert!(
+        err.to_string().contains("not created by vendorlink"),
+        "{err}"
+    );
+    for action in actions.lock().unwrap().iter() {
+        assert!(
+            action.starts_with("Get") || action.starts_with("List"),
+            "write call {action} on a role vendorlink does not own"
+        );
+    }
+    assert_eq!(trust_document(&iam, "DataTheorem-Service").await, trust);
+    assert!(iam
+        .get_role_policy()
+        .role_name("DataTheorem-Service")
+        .policy_name("their-s3")
+        .send()
+        .await
+        .is_ok());
+    assert_eq!(
+        attached(&iam, "DataTheorem-Service").await,
+        Vec::<String>::new()
+    );
+
+    // Tagged vendorlink:managed-by=vendorlink, it is handed over and repaired.
+    iam.tag_role()
+        .role_name("DataTheorem-Service")
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("vendorlink:managed-by")
+                .value("vendorlink")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let repaired = member
+        .ensure_role(&spec(VendorName::Datatheorem, Some("ext-id-0123456789")))
+        .await
+        .unwrap();
+    assert!(repaired.repaired.contains(&Drift::TrustPolicy));
+}

@@ -573,3 +573,75 @@ async fn a_redrive_follows_the_earlier_request_while_the_vendor_still_processes_
     client.register(&item.registration(None)).await.unwrap();
     assert_eq!(f2.fakes.vendors.vendor(VendorName::Skyhigh).created(), 2);
 }
+
+#[tokio::test]
+async fn a_role_of_the_vendor_s_name_that_is_not_ours_is_left_untouched() {
+    // The customer's own role under Cloudcraft's role name, trusting the
+    // management account, with an inline policy of its own.
+    let f = fixture(&[VendorName::Cloudcraft]);
+    let theirs = crate::fakes::FakeRole {
+        trust_policy: serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "sts:AssumeRole"}]}),
+        managed_policies: vec!["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into()],
+        inline_policy: None,
+        managed_for: None,
+    };
+    f.fakes
+        .members
+        .put_role(&f.account, "cloudcraft", theirs.clone());
+    let err = f
+        .onboard(VendorName::Cloudcraft, "run-1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Config");
+    assert_eq!(err.step(), Some(Step::EnsureTrustRole));
+    assert_eq!(err.account(), Some(&f.account));
+    assert_eq!(err.vendor(), Some(VendorName::Cloudcraft));
+    let text = err.to_string();
+    assert!(
+        text.contains("role cloudcraft") && text.contains("vendorlink:managed-by=vendorlink"),
+        "{text}"
+    );
+    assert!(text.contains("role_name"), "{text}");
+    assert_eq!(f.fakes.members.role(&f.account, "cloudcraft"), Some(theirs));
+    assert_eq!(f.fakes.vendors.vendor(VendorName::Cloudcraft).created(), 0);
+}
+
+#[tokio::test]
+async fn a_role_handed_over_with_the_tag_is_repaired() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    f.fakes.members.put_role(
+        &f.account,
+        "cloudcraft",
+        crate::fakes::FakeRole {
+            trust_policy: serde_json::json!({"Version": "2012-10-17", "Statement": []}),
+            managed_policies: Vec::new(),
+            inline_policy: None,
+            managed_for: Some(VendorName::Cloudcraft),
+        },
+    );
+    let item = f.onboard(VendorName::Cloudcraft, "run-1").await.unwrap();
+    assert_eq!(item.outcome, Some(Outcome::Active));
+    let role = f.fakes.members.role(&f.account, "cloudcraft").unwrap();
+    assert!(role.trust_policy.to_string().contains("sts:AssumeRole"));
+}
+
+#[tokio::test]
+async fn a_secret_naming_the_member_access_role_is_refused_and_touches_nothing() {
+    let f = fixture_with(
+        &[VendorName::Cloudcraft],
+        &[("MEMBER_ROLE_NAME", "CorpAccess")],
+    );
+    let mut secret = secret_document(VendorName::Cloudcraft);
+    secret["role_name"] = serde_json::json!("corpaccess");
+    f.fakes.secrets.put(VendorName::Cloudcraft, secret);
+    let err = f
+        .onboard(VendorName::Cloudcraft, "run-1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Config");
+    assert!(err.to_string().contains("MEMBER_ROLE_NAME"), "{err}");
+    assert_eq!(f.fakes.members.role(&f.account, "corpaccess"), None);
+    assert_eq!(f.fakes.vendors.vendor(VendorName::Cloudcraft).created(), 0);
+}
