@@ -89,7 +89,7 @@ class Sandbox:
         with self.lock:
             vendor_status = None
             if fault is not None and fault.answers:
-                response = fault.response(vendor)
+                response = fault.response(vendor, req)
             elif chaos is not None and not chaos.lost:
                 response = chaos.refusal(vendor)
             else:

@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from sandbox_core.exchange import Response, control_error
+from sandbox_core.exchange import Request, Response, control_error
 from sandbox_core.vendor import Vendor
 
 
@@ -22,14 +22,22 @@ class Fault:
     latency_ms: int = 0
     malformed: bool = False
     path_contains: str | None = None
+    echo_request: bool = False
 
     @property
     def answers(self) -> bool:
         """Whether the fault answers the request itself (else it only delays it)."""
         return bool(self.status or self.malformed)
 
-    def response(self, vendor: Vendor) -> Response:
-        if self.malformed:
+    def response(self, vendor: Vendor, req: Request | None = None) -> Response:
+        if self.echo_request and req is not None:
+            # A misbehaving gateway that quotes the request it could not
+            # forward: its line, every header (credentials included) and body.
+            headers = "\n".join(f"{name}: {value}" for name, value in req.headers.items())
+            text = (f"{self.status} upstream error for {req.method} {req.path}\n{headers}\n\n"
+                    f"{req.body.decode(errors='replace')}")
+            response = Response(self.status, text.encode(), "text/plain; charset=utf-8")
+        elif self.malformed:
             # Cut off mid-document, as a dropped connection or a broken proxy leaves it.
             response = Response(self.status or 200, b'{"sandbox": "malformed response", "trunc', "application/json")
         elif self.body is not None:
@@ -59,6 +67,9 @@ class FaultQueue:
         malformed = body.get("malformed", False)
         if not isinstance(malformed, bool):
             raise control_error("malformed must be a boolean")
+        echo_request = body.get("echo_request", False)
+        if not isinstance(echo_request, bool):
+            raise control_error("echo_request must be a boolean")
         fault = Fault(
             vendor=body["vendor"],
             count=_int_field(body, "count", 1, 1),
@@ -68,11 +79,14 @@ class FaultQueue:
             latency_ms=_int_field(body, "latency_ms", 0, 0),
             malformed=malformed,
             path_contains=_str_field(body, "path_contains"),
+            echo_request=echo_request,
         )
         if fault.status is None and not fault.malformed and not fault.latency_ms:
             raise control_error("a fault needs a status, malformed: true or a latency_ms")
         if fault.body is not None and (fault.status is None or fault.malformed):
             raise control_error("body goes with a status (and not with malformed)")
+        if fault.echo_request and (fault.status is None or fault.malformed or fault.body is not None):
+            raise control_error("echo_request goes with a status (and not with malformed or body)")
         self.pending.append(fault)
         return fault
 

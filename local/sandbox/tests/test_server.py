@@ -36,6 +36,19 @@ class FaultsTest(SandboxCase):
         self.assertEqual((reply.status, reply.text), (502, "Bad Gateway"))
         self.assertTrue(reply.headers["Content-Type"].startswith("text/plain"))
 
+    def test_an_echoing_gateway_quotes_the_request_with_its_credentials(self):
+        self.control("POST", "faults", {"vendor": "skyhigh", "status": 502, "echo_request": True})
+        reply = self.sky("GET", "trustDetails")
+        self.assertEqual(reply.status, 502)
+        self.assertTrue(reply.headers["Content-Type"].startswith("text/plain"))
+        self.assertIn("GET /shndlpapi/v1/aws/trustDetails", reply.text)
+        self.assertIn("Authorization: Basic ", reply.text)
+        self.assertEqual(self.sky("GET", "trustDetails").status, 200)
+        for bad in ({"vendor": "skyhigh", "echo_request": True},
+                    {"vendor": "skyhigh", "status": 502, "echo_request": True, "body": "x"},
+                    {"vendor": "skyhigh", "status": 502, "echo_request": "yes"}):
+            self.assertEqual(self.call("POST", "/_sandbox/faults", bad).status, 400, bad)
+
     def test_risken_auth_faults_are_plain_text_like_its_auth_layer(self):
         self.control("POST", "faults", {"vendor": "risken", "status": 401})
         reply = self.rk("GET", f"list-aws?project_id={PROJECT}")

@@ -160,6 +160,9 @@ pub struct VendorCall<'a> {
     pub vendor: VendorName,
     pub doing: &'a str,
     secrets: Vec<&'a Secret>,
+    /// Credentials issued during the call (a vendor's access token), masked
+    /// like the secrets.
+    issued: std::sync::Mutex<Vec<Secret>>,
     retry_after: std::sync::Mutex<Option<Duration>>,
 }
 
@@ -169,7 +172,18 @@ impl<'a> VendorCall<'a> {
             vendor,
             doing,
             secrets: secrets.to_vec(),
+            issued: std::sync::Mutex::new(Vec::new()),
             retry_after: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Also masks a credential the vendor issued (a token sent with this
+    /// call's requests).
+    pub fn scrub_also(&self, issued: &Secret) {
+        if let Ok(mut list) = self.issued.lock() {
+            if !list.iter().any(|s| s.expose() == issued.expose()) {
+                list.push(issued.clone());
+            }
         }
     }
 
@@ -190,7 +204,8 @@ impl<'a> VendorCall<'a> {
     pub(crate) fn scrub(&self, text: &str) -> String {
         use base64::Engine as _;
         let mut out = text.to_owned();
-        for secret in &self.secrets {
+        let issued = self.issued.lock().map(|l| l.clone()).unwrap_or_default();
+        for secret in self.secrets.iter().copied().chain(issued.iter()) {
             let value = secret.expose();
             if value.is_empty() {
                 continue;

@@ -84,3 +84,56 @@ async fn credentials_never_reach_errors_or_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_gateway_that_quotes_the_request_leaks_no_credential_or_issued_token() {
+    // A 502 page quoting the Authorization header: the secrets and the JWT
+    // Stellar Cyber issued are masked in the error (and so in everything
+    // made from it: the ledger, SNS, the execution's cause, the logs).
+    let sb = Sandbox::start(json!({})).await;
+    for vendor in VendorName::ALL {
+        let s = secret(vendor);
+        let own: Vec<String> = ["api_key", "password", "access_token", "external_id"]
+            .iter()
+            .filter_map(|field| s.get(*field).and_then(|v| v.as_str()).map(str::to_owned))
+            .collect();
+        let client = sb.client(vendor, s);
+        // Stellar Cyber's token is fetched first (a listing needs it), so
+        // the echo hits an API request that carries the JWT.
+        let _ = client.is_registered(&account(1)).await;
+        sb.fault(json!({"vendor": vendor.as_str(), "status": 502, "count": 3,
+                        "echo_request": true}))
+            .await;
+        let err = client.register(&account(1)).await.unwrap_err();
+        sb.control(reqwest::Method::DELETE, "faults", None).await;
+        let text = format!("{err}\n{err:?}").to_lowercase();
+        assert!(
+            text.contains("authorization: "),
+            "{vendor}: the echo did not reach the error: {text}"
+        );
+        for credential in &own {
+            assert!(
+                !text.contains(&credential.to_lowercase()),
+                "{vendor}: {credential} leaked: {text}"
+            );
+        }
+        // Whatever scheme, nothing but the mask follows it.
+        let mut echoed = 0;
+        for line in text
+            .split(['\n', '\\'])
+            .filter(|l| l.contains("authorization: "))
+        {
+            echoed += 1;
+            let value = line.split("authorization: ").nth(1).unwrap_or_default();
+            let credential = value.split_whitespace().last().unwrap_or_default();
+            assert!(
+                credential.starts_with("<redacted>"),
+                "{vendor}: an unmasked credential in {line}"
+            );
+            if vendor == VendorName::Stellarcyber {
+                assert!(line.contains("bearer <redacted>"), "{line}");
+            }
+        }
+        assert!(echoed > 0, "{vendor}: {text}");
+    }
+}

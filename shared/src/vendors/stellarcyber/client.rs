@@ -118,6 +118,9 @@ impl StellarCyber {
         let mut age = TokenAge::Reusable;
         loop {
             let token = self.token(age).await?;
+            // A gateway or an error page may quote the request: the JWT is
+            // masked like the API key.
+            call.scrub_also(&token);
             let with_token = || {
                 finish(self.api.http.request(method.clone(), url))
                     .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
