@@ -297,13 +297,29 @@ fn connector_id(connector: &Value) -> Option<String> {
 
 /// Replaces placeholders inside every string of a JSON template, so values
 /// are escaped as JSON and never spliced into raw text.
+/// Fills the placeholders in one pass over each string: what a value
+/// inserts is never read again, so an account named `{{external_id}}`
+/// stays that literal name.
 fn fill(template: Value, values: &[(&str, &str)]) -> Value {
     match template {
-        Value::String(mut s) => {
-            for (placeholder, value) in values {
-                s = s.replace(placeholder, value);
+        Value::String(s) => {
+            let mut out = String::with_capacity(s.len());
+            let mut rest = s.as_str();
+            'scan: while let Some(at) = rest.find("{{") {
+                out.push_str(&rest[..at]);
+                rest = &rest[at..];
+                for (placeholder, value) in values {
+                    if let Some(after) = rest.strip_prefix(placeholder) {
+                        out.push_str(value);
+                        rest = after;
+                        continue 'scan;
+                    }
+                }
+                out.push_str("{{");
+                rest = &rest[2..];
             }
-            Value::String(s)
+            out.push_str(rest);
+            Value::String(out)
         }
         Value::Array(items) => Value::Array(items.into_iter().map(|v| fill(v, values)).collect()),
         Value::Object(map) => {
@@ -316,6 +332,24 @@ fn fill(template: Value, values: &[(&str, &str)]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_that_looks_like_a_placeholder_stays_literal() {
+        let filled = fill(
+            json!({"name": "{{account_name}}", "description": "{{account_name}} ({{account_id}}) {{unknown}}"}),
+            &[
+                ("{{account_name}}", "{{external_id}}"),
+                ("{{account_id}}", "222222222222"),
+                ("{{external_id}}", "the-secret-external-id"),
+            ],
+        );
+        assert_eq!(
+            filled,
+            json!({"name": "{{external_id}}",
+                   "description": "{{external_id}} (222222222222) {{unknown}}"})
+        );
+        assert!(!filled.to_string().contains("the-secret-external-id"));
+    }
 
     #[test]
     fn placeholders_are_filled_in_nested_strings_and_escaped() {
