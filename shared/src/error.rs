@@ -111,11 +111,34 @@ pub struct Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The longest error message, in characters: it travels on as the Step
+/// Functions cause, the ledger's `last_error`, SNS and the logs, whose
+/// limits (256 KB) a vendor's text must never reach.
+pub const MAX_MESSAGE: usize = 2000;
+
+/// `text` made safe to store and show: control characters (but newlines and
+/// tabs) replaced by spaces, cut to `max` characters with an ellipsis.
+pub fn bounded(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 3));
+    for (n, c) in text.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() && c != '\n' && c != '\t' {
+            ' '
+        } else {
+            c
+        });
+    }
+    out
+}
+
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
-            message: message.into(),
+            message: bounded(&message.into(), MAX_MESSAGE),
             step: None,
             account: None,
             vendor: None,

@@ -204,7 +204,10 @@ impl Transition {
         Transition {
             to: Some(LedgerState::Unverified),
             from: vec![LedgerState::Registering, LedgerState::Unverified],
-            last_error: Some(instruction.to_owned()),
+            last_error: Some(crate::error::bounded(
+                instruction,
+                crate::error::MAX_MESSAGE,
+            )),
             ..Default::default()
         }
     }
@@ -226,7 +229,7 @@ impl Transition {
         Transition {
             to: Some(LedgerState::Failed),
             from: vec![LedgerState::Unverified],
-            last_error: Some(note.to_owned()),
+            last_error: Some(crate::error::bounded(note, crate::error::MAX_MESSAGE)),
             ..Default::default()
         }
     }
@@ -268,7 +271,7 @@ impl Transition {
                 LedgerState::Failed,
                 LedgerState::Offboarding,
             ],
-            last_error: Some(error.to_owned()),
+            last_error: Some(crate::error::bounded(error, crate::error::MAX_MESSAGE)),
             ..Default::default()
         }
     }
@@ -303,7 +306,7 @@ impl Transition {
     /// Offboarded, with a note for people (a manual step still to do).
     pub fn offboarded_with_note(note: &str) -> Self {
         Transition {
-            last_error: Some(note.to_owned()),
+            last_error: Some(crate::error::bounded(note, crate::error::MAX_MESSAGE)),
             ..Transition::offboarded()
         }
     }

@@ -265,7 +265,7 @@ async fn settle(
     status: RegistrationStatus,
 ) -> Result<VendorItem> {
     let (account, vendor) = (item.account.account_id.clone(), item.vendor);
-    let (outcome, warnings) = match status {
+    let (outcome, warnings) = match status.bounded() {
         RegistrationStatus::Pending => return Ok(item.pending(reference, ctx.config.poll_seconds)),
         RegistrationStatus::Active => (Outcome::Active, Vec::new()),
         RegistrationStatus::ActiveWithWarnings { warnings } => {
@@ -316,7 +316,10 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
         }
     }
     let client = ctx.vendor(vendor).await?;
-    let mut status = client.status(&item.registration(None), &reference).await?;
+    let mut status = client
+        .status(&item.registration(None), &reference)
+        .await?
+        .bounded();
     item.polls += 1;
     if item.action == Action::Offboard {
         return match status {

@@ -40,6 +40,37 @@ pub enum RegistrationStatus {
     },
 }
 
+impl RegistrationStatus {
+    /// The status with the vendor's text bounded: each reason or warning at
+    /// most 1000 characters, at most 50 warnings (the rest counted).
+    pub fn bounded(self) -> Self {
+        use crate::error::bounded;
+        const MAX_TEXT: usize = 1000;
+        const MAX_WARNINGS: usize = 50;
+        match self {
+            RegistrationStatus::ActiveWithWarnings { warnings } => {
+                let more = warnings.len().saturating_sub(MAX_WARNINGS);
+                let mut kept: Vec<String> = warnings
+                    .iter()
+                    .take(MAX_WARNINGS)
+                    .map(|w| bounded(w, MAX_TEXT))
+                    .collect();
+                if more > 0 {
+                    kept.push(format!("... and {more} more warnings"));
+                }
+                RegistrationStatus::ActiveWithWarnings { warnings: kept }
+            }
+            RegistrationStatus::Failed { reason } => RegistrationStatus::Failed {
+                reason: bounded(&reason, MAX_TEXT),
+            },
+            RegistrationStatus::Stalled { reason } => RegistrationStatus::Stalled {
+                reason: bounded(&reason, MAX_TEXT),
+            },
+            other => other,
+        }
+    }
+}
+
 /// A registration at a vendor: the vendor's own reference for it (an id, a
 /// status id to poll) and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -645,3 +645,42 @@ async fn a_secret_naming_the_member_access_role_is_refused_and_touches_nothing()
     assert_eq!(f.fakes.members.role(&f.account, "corpaccess"), None);
     assert_eq!(f.fakes.vendors.vendor(VendorName::Cloudcraft).created(), 0);
 }
+
+#[tokio::test]
+async fn a_vendor_s_huge_failure_reason_is_bounded_everywhere_it_goes() {
+    let f = fixture(&[VendorName::Risken]);
+    let reason = format!("scan failed\u{7}: {}", "x".repeat(1_000_000));
+    f.behave(
+        VendorName::Risken,
+        FakeVendorBehaviour {
+            fails_with: Some(reason),
+            ..Default::default()
+        },
+    );
+    let err = f.onboard(VendorName::Risken, "run-1").await.unwrap_err();
+    let message = err.message();
+    assert!(
+        message.chars().count() <= crate::error::MAX_MESSAGE + 1,
+        "{}",
+        message.len()
+    );
+    assert!(message.contains("scan failed :"), "control character kept");
+    f.fail(VendorName::Risken, message, "run-1").await;
+    let entry = f.fakes.ledger.item(&f.account, VendorName::Risken).unwrap();
+    assert!(entry.last_error.unwrap().chars().count() <= crate::error::MAX_MESSAGE + 1);
+}
+
+#[test]
+fn warnings_are_bounded_in_size_and_number() {
+    use crate::vendors::RegistrationStatus;
+    let status = RegistrationStatus::ActiveWithWarnings {
+        warnings: vec!["w".repeat(5000); 80],
+    }
+    .bounded();
+    let RegistrationStatus::ActiveWithWarnings { warnings } = status else {
+        panic!()
+    };
+    assert_eq!(warnings.len(), 51);
+    assert!(warnings[0].chars().count() <= 1001);
+    assert_eq!(warnings[50], "... and 30 more warnings");
+}
