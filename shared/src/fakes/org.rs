@@ -16,6 +16,7 @@ use super::Faults;
 struct State {
     accounts: HashMap<AccountId, (AccountInfo, Vec<ParentId>)>,
     tags: HashMap<AccountId, BTreeMap<String, String>>,
+    management: Option<AccountId>,
 }
 
 pub struct MemoryOrg {
@@ -45,6 +46,12 @@ impl MemoryOrg {
             .filter_map(|p| p.parse::<ParentId>().ok())
             .collect();
         self.lock().accounts.insert(id.clone(), (info, parents));
+    }
+
+    /// Makes `id` the organization's management account (it is also a
+    /// member of the organization, as on AWS).
+    pub fn set_management(&self, id: &AccountId) {
+        self.lock().management = Some(id.clone());
     }
 
     /// Removes the account from the organization.
@@ -100,18 +107,25 @@ impl OrgDirectory for MemoryOrg {
 
     async fn members(&self, include: &[ParentId]) -> Result<Vec<AccountInfo>> {
         self.faults.run("org.members", || {
-            let mut members: Vec<AccountInfo> = self
-                .lock()
+            let state = self.lock();
+            let mut members: Vec<AccountInfo> = state
                 .accounts
                 .values()
                 .filter(|(info, parents)| {
                     info.status == "ACTIVE"
+                        && state.management.as_ref() != Some(&info.id)
                         && (include.is_empty() || parents.iter().any(|p| include.contains(p)))
                 })
                 .map(|(info, _)| info.clone())
                 .collect();
             members.sort_by(|a, b| a.id.cmp(&b.id));
             Ok(members)
+        })
+    }
+
+    async fn management_account(&self) -> Result<Option<AccountId>> {
+        self.faults.run("org.management_account", || {
+            Ok(self.lock().management.clone())
         })
     }
 }

@@ -65,6 +65,10 @@ impl OrgDirectory for Organization {
     async fn members(&self, include: &[ParentId]) -> Result<Vec<AccountInfo>> {
         Organization::members(self, include).await
     }
+
+    async fn management_account(&self) -> Result<Option<AccountId>> {
+        Organization::management_account(self).await
+    }
 }
 
 /// Executions of the deployed state machine.

@@ -50,6 +50,10 @@ pub trait OrgDirectory: Send + Sync {
     /// The ACTIVE member accounts (never the management account), under
     /// `include` when it names parents, else all.
     async fn members(&self, include: &[ParentId]) -> Result<Vec<AccountInfo>>;
+
+    /// The organization's management account, where vendorlink runs and
+    /// which it never onboards.
+    async fn management_account(&self) -> Result<Option<AccountId>>;
 }
 
 /// Whether starting an execution started one.

@@ -48,6 +48,18 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
         )),
         Decision::Onboard(account) | Decision::Moved(account) => {
             let id = account.account_id.clone();
+            if ctx.org.management_account().await?.as_ref() == Some(&id) {
+                // vendorlink runs there with the organization's keys: no
+                // vendor role, no registration, whatever the event says.
+                return Ok(skip(
+                    Some(AccountSummary {
+                        account_id: id.clone(),
+                        account_name: String::new(),
+                    }),
+                    &account.trigger,
+                    format!("account {id} is the organization's management account: vendorlink never onboards it"),
+                ));
+            }
             let info = ctx.org.describe_account(&id).await?;
             let summary = AccountSummary {
                 account_id: id.clone(),

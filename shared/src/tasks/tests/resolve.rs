@@ -193,3 +193,23 @@ async fn an_account_already_offboarded_is_not_offboarded_again() {
     .unwrap();
     assert_eq!(resolved.action, Action::Skip);
 }
+
+#[tokio::test]
+async fn the_management_account_is_never_onboarded_whatever_the_event_says() {
+    let f = fixture(&[VendorName::Cloudcraft, VendorName::Risken]);
+    f.fakes.org.set_management(&f.account);
+    for event in [
+        created(&f.account),
+        json!({"accountId": f.account.as_str()}),
+        json!({"accountId": f.account.as_str(), "vendors": ["cloudcraft"]}),
+    ] {
+        let resolved = tasks::resolve_account(&f.ctx, &event).await.unwrap();
+        assert_eq!(resolved.action, Action::Skip, "{event}");
+        assert!(resolved.items.is_empty());
+        assert!(
+            resolved.reason.unwrap().contains("management account"),
+            "{event}"
+        );
+    }
+    assert!(f.fakes.members.role(&f.account, "cloudcraft").is_none());
+}
