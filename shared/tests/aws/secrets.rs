@@ -190,3 +190,101 @@ async fn concurrent_first_runs_end_up_with_the_same_external_id() {
         );
     }
 }
+
+/// A rotation lands at the worst moment: between the write-back's check of
+/// the current version and its PutSecretValue. The write-back must build
+/// again on the rotated version, never put the old API key back.
+#[tokio::test]
+async fn a_rotation_during_the_write_back_is_kept() {
+    use aws_sdk_secretsmanager::config::interceptors::BeforeTransmitInterceptorContextRef;
+    use aws_sdk_secretsmanager::config::{ConfigBag, Intercept, RuntimeComponents};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    #[derive(Debug)]
+    struct RotateBeforeFirstPut {
+        sdk: aws_config::SdkConfig,
+        done: Arc<AtomicBool>,
+    }
+    impl Intercept for RotateBeforeFirstPut {
+        fn name(&self) -> &'static str {
+            "RotateBeforeFirstPut"
+        }
+        fn read_before_transmit(
+            &self,
+            ctx: &BeforeTransmitInterceptorContextRef<'_>,
+            _: &RuntimeComponents,
+            _: &mut ConfigBag,
+        ) -> Result<(), aws_sdk_secretsmanager::error::BoxError> {
+            let target = ctx
+                .request()
+                .headers()
+                .get("x-amz-target")
+                .unwrap_or_default();
+            if target.ends_with("PutSecretValue") && !self.done.swap(true, Ordering::SeqCst) {
+                let sdk = self.sdk.clone();
+                std::thread::spawn(move || {
+                    tokio::runtime::Runtime::new().unwrap().block_on(async {
+                        SecretsManagerClient::new(&sdk)
+                            .put_secret_value()
+                            .secret_id("vendorlink/datatheorem")
+                            .secret_string(
+                                json!({"api_key": "dt-ROTATED-key", "aws_account_id": "999900001111",
+                                       "operator_note": "kept as is"})
+                                .to_string(),
+                            )
+                            .send()
+                            .await
+                            .unwrap();
+                    })
+                })
+                .join()
+                .unwrap();
+            }
+            Ok(())
+        }
+    }
+
+    let (sdk, _) = fresh_account().await;
+    let plain = SecretsManagerClient::new(&sdk);
+    plain
+        .create_secret()
+        .name("vendorlink/datatheorem")
+        .secret_string(datatheorem_without_external_id().to_string())
+        .send()
+        .await
+        .unwrap();
+    let intercepted = aws_sdk_secretsmanager::config::Builder::from(&sdk)
+        .interceptor(RotateBeforeFirstPut {
+            sdk: sdk.clone(),
+            done: Arc::new(AtomicBool::new(false)),
+        })
+        .build();
+    let store = SecretStore::new(SecretsManagerClient::from_conf(intercepted), "vendorlink/");
+    let secret = store
+        .load_with_external_id(VendorName::Datatheorem)
+        .await
+        .unwrap();
+    let VendorSecret::Datatheorem(loaded) = &secret else {
+        panic!("wrong variant")
+    };
+    let stored = current(&plain, "vendorlink/datatheorem").await;
+    let described = plain
+        .describe_secret()
+        .secret_id("vendorlink/datatheorem")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["api_key"],
+        "dt-ROTATED-key",
+        "the rotation was undone: {stored} {:?}",
+        described.version_ids_to_stages()
+    );
+    assert_eq!(stored["operator_note"], "kept as is");
+    assert_eq!(loaded.api_key.expose(), "dt-ROTATED-key");
+    assert_eq!(
+        stored["external_id"].as_str(),
+        secret.external_id().map(|s| s.expose())
+    );
+}
