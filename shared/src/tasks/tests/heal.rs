@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::*;
 use crate::contract::Outcome;
 use crate::error::ErrorKind;
-use crate::fakes::{FakeVendorBehaviour, Fault};
+use crate::fakes::Fault;
 use crate::ledger::{LedgerState, Transition};
 use crate::ports::{Executions, LedgerStore, StartOutcome};
 use crate::tasks::heal::{HealAction, Problem};
@@ -91,13 +91,7 @@ async fn a_failed_item_is_healed_and_an_active_one_is_not() {
 #[tokio::test]
 async fn unverified_items_are_reported_and_never_started_until_settled() {
     let f = fixture(&[VendorName::Datatheorem]);
-    f.behave(
-        VendorName::Datatheorem,
-        FakeVendorBehaviour {
-            lookup: false,
-            ..Default::default()
-        },
-    );
+    f.without_lookup(VendorName::Datatheorem);
     f.fakes.faults.inject("vendor.register", Fault::LostAnswer);
     let item = f.onboard(VendorName::Datatheorem, "run-1").await.unwrap();
     assert_eq!(item.outcome, Some(Outcome::Unverified));
@@ -133,13 +127,7 @@ async fn unverified_items_are_reported_and_never_started_until_settled() {
 #[tokio::test]
 async fn settling_as_present_makes_it_active_and_anything_else_is_refused() {
     let f = fixture(&[VendorName::Datatheorem]);
-    f.behave(
-        VendorName::Datatheorem,
-        FakeVendorBehaviour {
-            lookup: false,
-            ..Default::default()
-        },
-    );
+    f.without_lookup(VendorName::Datatheorem);
     let err = tasks::resolve_unverified(
         &f.ctx,
         &f.account,
@@ -172,13 +160,7 @@ async fn settling_as_present_makes_it_active_and_anything_else_is_refused() {
 #[tokio::test]
 async fn a_stuck_registering_item_is_released_unverified_without_a_lookup_and_failed_with_one() {
     let f = fixture(&[VendorName::Datatheorem, VendorName::Cloudcraft]);
-    f.behave(
-        VendorName::Datatheorem,
-        FakeVendorBehaviour {
-            lookup: false,
-            ..Default::default()
-        },
-    );
+    f.without_lookup(VendorName::Datatheorem);
     for vendor in [VendorName::Datatheorem, VendorName::Cloudcraft] {
         let item = f.item(vendor, "died-1").await;
         tasks::ensure_trust_role(&f.ctx, item).await.unwrap();

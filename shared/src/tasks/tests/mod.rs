@@ -116,6 +116,18 @@ impl Fixture {
         .unwrap()
     }
 
+    /// `vendor` behaves like Data Theorem: no lookup, so a second
+    /// submission would be a second registration.
+    fn without_lookup(&self, vendor: VendorName) {
+        self.behave(
+            vendor,
+            crate::fakes::FakeVendorBehaviour {
+                lookup: false,
+                ..Default::default()
+            },
+        );
+    }
+
     /// Records that `execution`'s run of `vendor` failed with `error`.
     async fn fail(&self, vendor: VendorName, error: &str, execution: &str) {
         use crate::ports::LedgerStore;

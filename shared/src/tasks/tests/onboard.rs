@@ -329,13 +329,7 @@ async fn a_retried_registration_follows_the_one_the_ledger_recorded_instead_of_s
     let f = fixture(&[VendorName::Datatheorem]);
     // Like Data Theorem: no lookup, so a second submission would be a
     // second registration.
-    f.behave(
-        VendorName::Datatheorem,
-        FakeVendorBehaviour {
-            lookup: false,
-            ..Default::default()
-        },
-    );
+    f.without_lookup(VendorName::Datatheorem);
     let item = f.item(VendorName::Datatheorem, "run-1").await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
     // The ledger records `registering`, the vendor accepts and the ledger
@@ -384,23 +378,11 @@ async fn a_retried_registration_that_the_vendor_reports_failed_is_submitted_agai
     assert_eq!(f.fakes.vendors.vendor(VendorName::Skyhigh).created(), 2);
 }
 
-fn no_lookup(f: &Fixture) {
-    // Like Data Theorem: no lookup, so a second submission would be a
-    // second registration.
-    f.behave(
-        VendorName::Datatheorem,
-        FakeVendorBehaviour {
-            lookup: false,
-            ..Default::default()
-        },
-    );
-}
-
 #[tokio::test]
 async fn a_lost_answer_from_a_vendor_without_a_lookup_is_unverified_and_never_sent_twice() {
     for fault in [Fault::LostAnswer, Fault::Timeout] {
         let f = fixture(&[VendorName::Datatheorem]);
-        no_lookup(&f);
+        f.without_lookup(VendorName::Datatheorem);
         let item = f.item(VendorName::Datatheorem, "run-1").await;
         let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
         f.fakes.faults.inject("vendor.register", fault);
@@ -437,7 +419,7 @@ async fn a_lost_answer_from_a_vendor_without_a_lookup_is_unverified_and_never_se
 #[tokio::test]
 async fn a_clear_refusal_before_acting_is_retried_without_becoming_unverified() {
     let f = fixture(&[VendorName::Datatheorem]);
-    no_lookup(&f);
+    f.without_lookup(VendorName::Datatheorem);
     let item = f.item(VendorName::Datatheorem, "run-1").await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
     f.fakes
@@ -459,7 +441,7 @@ async fn a_clear_refusal_before_acting_is_retried_without_becoming_unverified() 
 #[tokio::test]
 async fn a_step_that_died_after_sending_leaves_a_vendor_without_a_lookup_unverified() {
     let f = fixture(&[VendorName::Datatheorem]);
-    no_lookup(&f);
+    f.without_lookup(VendorName::Datatheorem);
     let item = f.item(VendorName::Datatheorem, "run-1").await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
     // The vendor acted; recording `registered` failed (the Lambda's end).
