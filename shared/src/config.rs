@@ -21,6 +21,10 @@ pub struct Config {
     /// Whether an account moved out of the included OUs is offboarded (else
     /// only reported).
     pub offboard_on_scope_exit: bool,
+    /// Managed policies a vendor's secret may attach beyond the built-in
+    /// allow-list (`EXTRA_MANAGED_POLICIES`, from the stack parameter
+    /// `ExtraManagedPolicies`: a secret alone can never widen it).
+    pub extra_managed_policies: Vec<String>,
 }
 
 /// Whether an account is in scope, and why not.
@@ -148,6 +152,22 @@ impl Config {
             }
         };
 
+        let mut extra_managed_policies = Vec::new();
+        for arn in value("EXTRA_MANAGED_POLICIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            if arn.starts_with("arn:aws") && arn.contains(":policy/") {
+                extra_managed_policies.push(arn.to_owned());
+            } else {
+                problems.push(format!(
+                    "EXTRA_MANAGED_POLICIES: `{arn}` is not a policy ARN (arn:aws:iam::...:policy/...)"
+                ));
+            }
+        }
+
         if !problems.is_empty() {
             return Err(
                 Error::config(format!("invalid configuration: {}", problems.join("; ")))
@@ -165,6 +185,7 @@ impl Config {
             notify_topic_arn,
             poll_seconds,
             offboard_on_scope_exit,
+            extra_managed_policies,
         })
     }
 

@@ -34,6 +34,34 @@ pub struct TrustParameters {
 /// The AWS managed policy most vendors' roles attach.
 pub const SECURITY_AUDIT: &str = "arn:aws:iam::aws:policy/SecurityAudit";
 
+/// The AWS managed policies a vendor role may carry without a stack
+/// parameter: the vendors' documented ones (SecurityAudit, ReadOnlyAccess)
+/// and AWS's read-only job-function policy. Never one that can change an
+/// account (AdministratorAccess, PowerUserAccess, IAMFullAccess, ...).
+pub const ALLOWED_MANAGED_POLICIES: &[&str] = &[
+    "arn:aws:iam::aws:policy/SecurityAudit",
+    "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess",
+];
+
+/// Whether a role may carry the managed policy `arn`: on the allow-list
+/// (in any partition), or among `extra` (the stack's parameter).
+pub fn managed_policy_allowed(arn: &str, extra: &[String]) -> bool {
+    if extra.iter().any(|e| e == arn) {
+        return true;
+    }
+    // arn:<partition>:iam::aws:policy/<path/name>
+    let Some(rest) = arn.strip_prefix("arn:") else {
+        return false;
+    };
+    let Some((_partition, tail)) = rest.split_once(':') else {
+        return false;
+    };
+    ALLOWED_MANAGED_POLICIES
+        .iter()
+        .any(|allowed| allowed.strip_prefix("arn:aws:") == Some(tail))
+}
+
 /// A policy document allowing `actions` on every resource.
 pub fn allow_all_resources(actions: &[&str]) -> Value {
     json!({

@@ -127,6 +127,17 @@ impl Context {
             ))
             .for_vendor(vendor));
         }
+        if let Some(arn) = template.managed_policies.iter().find(|arn| {
+            !crate::policy::managed_policy_allowed(arn, &self.config.extra_managed_policies)
+        }) {
+            return Err(crate::error::Error::config(format!(
+                "the {vendor} secret's managed_policies names {arn}, which is not on the allow-list \
+                 ({}): a vendor role never gets more than read access unless the stack parameter \
+                 ExtraManagedPolicies lists the policy",
+                crate::policy::ALLOWED_MANAGED_POLICIES.join(", ")
+            ))
+            .for_vendor(vendor));
+        }
         let cached = self.cached_trust(vendor, &secret);
         let client = self.vendors.connect(secret.clone())?;
         let trust = match cached {

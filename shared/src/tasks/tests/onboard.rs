@@ -666,3 +666,55 @@ fn warnings_are_bounded_in_size_and_number() {
     assert!(warnings[0].chars().count() <= 1001);
     assert_eq!(warnings[50], "... and 30 more warnings");
 }
+
+#[tokio::test]
+async fn a_secret_may_not_attach_a_policy_beyond_the_allow_list() {
+    let f = fixture(&[VendorName::Cloudcraft]);
+    let mut secret = secret_document(VendorName::Cloudcraft);
+    secret["managed_policies"] = serde_json::json!(["arn:aws:iam::aws:policy/AdministratorAccess"]);
+    f.fakes.secrets.put(VendorName::Cloudcraft, secret.clone());
+    let err = f
+        .onboard(VendorName::Cloudcraft, "run-1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Config");
+    assert!(err.to_string().contains("AdministratorAccess"), "{err}");
+    assert!(err.to_string().contains("ExtraManagedPolicies"), "{err}");
+    assert_eq!(f.fakes.members.role(&f.account, "cloudcraft"), None);
+
+    // Listed by the stack's parameter, it is allowed.
+    let f = fixture_with(
+        &[VendorName::Cloudcraft],
+        &[(
+            "EXTRA_MANAGED_POLICIES",
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+        )],
+    );
+    f.fakes.secrets.put(VendorName::Cloudcraft, secret);
+    let item = f.onboard(VendorName::Cloudcraft, "run-1").await.unwrap();
+    assert_eq!(item.outcome, Some(Outcome::Active));
+}
+
+#[test]
+fn the_vendors_default_policies_are_on_the_allow_list() {
+    for vendor in VendorName::ALL {
+        for arn in (vendor.profile().default_role)().managed_policies {
+            assert!(
+                crate::policy::managed_policy_allowed(&arn, &[]),
+                "{vendor}: {arn}"
+            );
+        }
+    }
+    assert!(crate::policy::managed_policy_allowed(
+        "arn:aws-us-gov:iam::aws:policy/SecurityAudit",
+        &[]
+    ));
+    assert!(!crate::policy::managed_policy_allowed(
+        "arn:aws:iam::aws:policy/PowerUserAccess",
+        &[]
+    ));
+    assert!(!crate::policy::managed_policy_allowed(
+        "arn:aws:iam::123456789012:policy/SecurityAudit",
+        &[]
+    ));
+}
