@@ -178,6 +178,31 @@ pub(crate) fn issued_trust(
 }
 
 /// Whether a vendor's error text says it could not assume the role: what
+/// An id a vendor gave (or the ledger kept) checked before it goes into a
+/// URL path: 1 to 128 of letters, digits and `._:-`. Anything else (a `/`,
+/// `..`, `?`, `%`) could point the request elsewhere: `Fatal.Vendor`.
+pub fn path_segment<'a>(vendor: VendorName, what: &str, id: &'a str) -> Result<&'a str> {
+    let safe = (1..=128).contains(&id.len())
+        && id != "."
+        && id != ".."
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c));
+    if safe {
+        Ok(id)
+    } else {
+        Err(crate::error::Error::new(
+            crate::error::ErrorKind::Vendor,
+            format!(
+                "{vendor}: the {what} `{}` is not a plain id (1-128 of letters, digits and ._:-); \
+                 it is not put into a request path",
+                crate::error::bounded(id, 80)
+            ),
+        )
+        .for_vendor(vendor))
+    }
+}
+
 /// IAM answers while a new role has not propagated yet (an AccessDenied on
 /// `sts:AssumeRole`, in the AWS SDKs' wordings), so registering again later
 /// can succeed.
@@ -187,6 +212,41 @@ pub fn role_not_assumable(text: &str) -> bool {
         && (text.contains("accessdenied")
             || text.contains("access denied")
             || text.contains("not authorized"))
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_ids_go_into_a_path() {
+        for ok in [
+            "123",
+            "a1b2-c3d4",
+            "5f3e0c2a-4b1d-4c8e-9f00-1234567890ab",
+            "acct:1.2",
+        ] {
+            assert_eq!(
+                path_segment(VendorName::Cloudcraft, "account id", ok).unwrap(),
+                ok
+            );
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../admin",
+            "a/b",
+            "x?y=1",
+            "%2e%2e",
+            "a b",
+            "a#b",
+            &"x".repeat(129),
+        ] {
+            let err = path_segment(VendorName::Cloudcraft, "account id", bad).unwrap_err();
+            assert_eq!(err.error_type(), "Fatal.Vendor", "{bad}");
+        }
+    }
 }
 
 #[cfg(test)]

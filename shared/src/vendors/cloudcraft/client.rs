@@ -156,7 +156,8 @@ impl Vendor for Cloudcraft {
             return Ok(Deregistration::NotFound);
         };
         let call = self.api.call("removing the AWS account");
-        let request = self.api.authed(Method::DELETE, &format!("{ACCOUNTS}/{}", existing.id));
+        let id = crate::vendors::api::path_segment(VendorName::Cloudcraft, "account id", &existing.id)?;
+        let request = self.api.authed(Method::DELETE, &format!("{ACCOUNTS}/{id}"));
         match self.api.http.send(&call, request).await {
             Ok(_) => Ok(Deregistration::Removed),
             Err(err) if err.http_status() == Some(404) => Ok(Deregistration::NotFound),

@@ -190,7 +190,8 @@ impl Vendor for Skyhigh {
             return Ok(RegistrationStatus::Active);
         }
         let call = self.api.call("reading the provisioning status");
-        let path = format!("provisionStatus/{reference}");
+        let id = crate::vendors::api::path_segment(VendorName::Skyhigh, "request id", reference)?;
+        let path = format!("provisionStatus/{id}");
         let response = self
             .api
             .http

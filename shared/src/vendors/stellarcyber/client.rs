@@ -247,6 +247,7 @@ impl Vendor for StellarCyber {
             return Ok(Deregistration::NotFound);
         };
         let call = self.api.call("deleting the connector");
+        let id = crate::vendors::api::path_segment(VendorName::Stellarcyber, "connector id", &id)?;
         let url = self.api.base.join(&format!("{CONNECTORS}/{id}"));
         match self.api(&call, Method::DELETE, &url, |r| r).await {
             Ok(_) => Ok(Deregistration::Removed),
