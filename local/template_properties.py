@@ -2,13 +2,18 @@
 on the SAM transform's output), so a later change cannot quietly widen them:
 
 - no IAM statement allows `*` or `<service>:*` as an action;
+- `secretsmanager:GetSecretValue` only on the five vendors' own secrets
+  (exact name plus Secrets Manager's suffix), never `<prefix>*`;
 - `secretsmanager:PutSecretValue` (and `DescribeSecret`) only on the secrets
   of the vendors whose external ID vendorlink generates (Data Theorem,
   RISKEN), each matched by its exact name plus Secrets Manager's suffix;
 - every EventBridge rule matches only events of the stack's own account;
 - the ledger table is retained, with deletion protection and point-in-time
   recovery;
-- every log group is retained, with a retention period.
+- every log group is retained, with a retention period;
+- a KMS key policy lets an AWS service use the key only for this account
+  (`aws:SourceAccount`);
+- an alarm watches the reconcile function's errors.
 
 Usage: template_properties.py TRANSFORMED_TEMPLATE.json
 Exit status: 0 when every property holds, 1 otherwise (each failure printed).
@@ -20,6 +25,7 @@ import json
 import sys
 from typing import Any, Iterator
 
+VENDORS = ("datatheorem", "skyhigh", "cloudcraft", "risken", "stellarcyber")
 WRITE_BACK_VENDORS = ("datatheorem", "risken")
 
 
@@ -57,6 +63,10 @@ def check(template: dict[str, Any]) -> list[str]:
             for action in actions:
                 if action == "*" or action.endswith(":*"):
                     problems.append(f"{name}: statement {statement.get('Sid', '?')} allows {action}")
+            if "secretsmanager:GetSecretValue" in actions:
+                for arn in map(text, as_list(statement.get("Resource", []))):
+                    if not any(arn.endswith(f"${{SecretPrefix}}{v}-??????") for v in VENDORS):
+                        problems.append(f"{name}: secret reads reach {arn}, not only the vendors' own secrets")
             if any(a in ("secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret") for a in actions):
                 for arn in map(text, as_list(statement.get("Resource", []))):
                     if not any(arn.endswith(f"${{SecretPrefix}}{v}-??????") for v in WRITE_BACK_VENDORS):
@@ -74,11 +84,22 @@ def check(template: dict[str, Any]) -> list[str]:
                 problems.append(f"{name}: no deletion protection")
             if not props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
                 problems.append(f"{name}: no point-in-time recovery")
+        if kind == "AWS::KMS::Key":
+            for statement in as_list(props.get("KeyPolicy", {}).get("Statement", [])):
+                service = statement.get("Principal", {}).get("Service") if isinstance(statement.get("Principal"), dict) else None
+                if service and "aws:SourceAccount" not in json.dumps(statement.get("Condition", {})):
+                    problems.append(f"{name}: key policy statement {statement.get('Sid', '?')} lets {service} "
+                                    "use the key without an aws:SourceAccount condition")
         if kind == "AWS::Logs::LogGroup":
             if resource.get("DeletionPolicy") != "Retain":
                 problems.append(f"{name}: the log group is deleted with the stack")
             if "RetentionInDays" not in props:
                 problems.append(f"{name}: no retention period")
+    alarmed = {json.dumps(d.get("Value")) for r in resources.values() if r.get("Type") == "AWS::CloudWatch::Alarm"
+               and r.get("Properties", {}).get("MetricName") == "Errors"
+               for d in r.get("Properties", {}).get("Dimensions", [])}
+    if json.dumps({"Ref": "ReconcileFunction"}) not in alarmed:
+        problems.append("no alarm on the reconcile function's errors")
     return problems
 
 
