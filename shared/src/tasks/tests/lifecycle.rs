@@ -24,8 +24,7 @@ async fn offboard_meanwhile(f: &Fixture, vendor: VendorName) {
 #[tokio::test]
 async fn an_onboarding_offboarded_before_it_registers_stops_without_calling_the_vendor() {
     let f = fixture(&[VendorName::Cloudcraft]);
-    let item = f.item(VendorName::Cloudcraft, "run-1").await;
-    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let item = f.role_ready(VendorName::Cloudcraft, "run-1").await;
     offboard_meanwhile(&f, VendorName::Cloudcraft).await;
     f.fakes.faults.reset();
 
@@ -49,8 +48,7 @@ async fn an_onboarding_offboarded_while_it_polls_stops_and_never_marks_the_accou
             ..Default::default()
         },
     );
-    let item = f.item(VendorName::Skyhigh, "run-1").await;
-    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let item = f.role_ready(VendorName::Skyhigh, "run-1").await;
     let item = tasks::register_account(&f.ctx, item).await.unwrap();
     assert_eq!(item.status, ItemStatus::Pending);
     offboard_meanwhile(&f, VendorName::Skyhigh).await;

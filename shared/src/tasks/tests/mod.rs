@@ -142,6 +142,12 @@ impl Fixture {
             .unwrap();
     }
 
+    /// A work item of `execution` for `vendor`, past ensure-trust-role.
+    async fn role_ready(&self, vendor: VendorName, execution: &str) -> VendorItem {
+        let item = self.item(vendor, execution).await;
+        tasks::ensure_trust_role(&self.ctx, item).await.unwrap()
+    }
+
     /// Runs one vendor's onboarding branch as the state machine does
     /// (without its retries): ensure, register, then checks until done.
     async fn onboard(&self, vendor: VendorName, execution: &str) -> crate::Result<VendorItem> {

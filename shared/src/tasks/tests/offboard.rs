@@ -224,8 +224,7 @@ async fn two_offboardings_at_once_remove_the_account_once() {
 #[tokio::test]
 async fn an_onboarding_in_flight_stops_once_an_offboarding_holds_the_account() {
     let f = fixture(&[VendorName::Cloudcraft]);
-    let item = f.item(VendorName::Cloudcraft, "run-1").await;
-    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let item = f.role_ready(VendorName::Cloudcraft, "run-1").await;
     let off = f
         .item_for(Action::Offboard, VendorName::Cloudcraft, "close-1")
         .await;

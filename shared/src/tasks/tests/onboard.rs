@@ -45,8 +45,7 @@ async fn a_pending_registration_is_polled_until_active_and_keeps_the_claim_fresh
             ..Default::default()
         },
     );
-    let item = f.item(VendorName::Skyhigh, "run-1").await;
-    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let item = f.role_ready(VendorName::Skyhigh, "run-1").await;
     let mut item = tasks::register_account(&f.ctx, item).await.unwrap();
     assert_eq!(item.status, ItemStatus::Pending);
     assert_eq!(item.wait_seconds, 5, "POLL_SECONDS");
@@ -330,8 +329,7 @@ async fn a_retried_registration_follows_the_one_the_ledger_recorded_instead_of_s
     // Like Data Theorem: no lookup, so a second submission would be a
     // second registration.
     f.without_lookup(VendorName::Datatheorem);
-    let item = f.item(VendorName::Datatheorem, "run-1").await;
-    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let item = f.role_ready(VendorName::Datatheorem, "run-1").await;
     // The ledger records `registering`, the vendor accepts and the ledger
     // records `registered`; then marking the account active fails, and the
     // step is retried.
@@ -363,8 +361,7 @@ async fn a_retried_registration_that_the_vendor_reports_failed_is_submitted_agai
             ..Default::default()
         },
     );
-    let item = f.item(VendorName::Skyhigh, "run-1").await;
-    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let item = f.role_ready(VendorName::Skyhigh, "run-1").await;
     let pending = tasks::register_account(&f.ctx, item.clone()).await.unwrap();
     assert_eq!(pending.status, ItemStatus::Pending);
     // The vendor forgets the request (it failed on its side): a retry of
@@ -383,8 +380,7 @@ async fn a_lost_answer_from_a_vendor_without_a_lookup_is_unverified_and_never_se
     for fault in [Fault::LostAnswer, Fault::Timeout] {
         let f = fixture(&[VendorName::Datatheorem]);
         f.without_lookup(VendorName::Datatheorem);
-        let item = f.item(VendorName::Datatheorem, "run-1").await;
-        let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+        let item = f.role_ready(VendorName::Datatheorem, "run-1").await;
         f.fakes.faults.inject("vendor.register", fault);
         let done = tasks::register_account(&f.ctx, item.clone()).await.unwrap();
         assert_eq!(done.outcome, Some(Outcome::Unverified), "{fault:?}");
@@ -402,8 +398,7 @@ async fn a_lost_answer_from_a_vendor_without_a_lookup_is_unverified_and_never_se
         // A retry, a redrive, a new execution: none sends it again.
         let again = tasks::register_account(&f.ctx, item).await.unwrap();
         assert_eq!(again.outcome, Some(Outcome::Unverified));
-        let redrive = f.item(VendorName::Datatheorem, "run-2").await;
-        let redrive = tasks::ensure_trust_role(&f.ctx, redrive).await.unwrap();
+        let redrive = f.role_ready(VendorName::Datatheorem, "run-2").await;
         assert_eq!(redrive.outcome, Some(Outcome::Skipped), "{fault:?}");
         assert_eq!(f.fakes.faults.count("vendor.register"), 1, "{fault:?}");
         let entry = f
@@ -420,8 +415,7 @@ async fn a_lost_answer_from_a_vendor_without_a_lookup_is_unverified_and_never_se
 async fn a_clear_refusal_before_acting_is_retried_without_becoming_unverified() {
     let f = fixture(&[VendorName::Datatheorem]);
     f.without_lookup(VendorName::Datatheorem);
-    let item = f.item(VendorName::Datatheorem, "run-1").await;
-    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let item = f.role_ready(VendorName::Datatheorem, "run-1").await;
     f.fakes
         .faults
         .inject("vendor.register", Fault::Error(ErrorKind::Throttled));
@@ -442,8 +436,7 @@ async fn a_clear_refusal_before_acting_is_retried_without_becoming_unverified() 
 async fn a_step_that_died_after_sending_leaves_a_vendor_without_a_lookup_unverified() {
     let f = fixture(&[VendorName::Datatheorem]);
     f.without_lookup(VendorName::Datatheorem);
-    let item = f.item(VendorName::Datatheorem, "run-1").await;
-    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let item = f.role_ready(VendorName::Datatheorem, "run-1").await;
     // The vendor acted; recording `registered` failed (the Lambda's end).
     f.fakes
         .faults
@@ -459,8 +452,7 @@ async fn a_step_that_died_after_sending_leaves_a_vendor_without_a_lookup_unverif
 #[tokio::test]
 async fn a_vendor_with_a_lookup_is_simply_asked_again_after_a_lost_answer() {
     let f = fixture(&[VendorName::Cloudcraft]);
-    let item = f.item(VendorName::Cloudcraft, "run-1").await;
-    let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
+    let item = f.role_ready(VendorName::Cloudcraft, "run-1").await;
     f.fakes.faults.inject("vendor.register", Fault::LostAnswer);
     tasks::register_account(&f.ctx, item.clone())
         .await
@@ -526,15 +518,13 @@ async fn a_redrive_follows_the_earlier_request_while_the_vendor_still_processes_
     // A new execution after a failed one must not submit the account again
     // while the request the ledger recorded is still being processed.
     let f = skyhigh_still_processing();
-    let first = f.item(VendorName::Skyhigh, "run-1").await;
-    let first = tasks::ensure_trust_role(&f.ctx, first).await.unwrap();
+    let first = f.role_ready(VendorName::Skyhigh, "run-1").await;
     let first = tasks::register_account(&f.ctx, first).await.unwrap();
     assert_eq!(first.status, ItemStatus::Pending);
     let reference = first.reference.clone().unwrap();
     f.fail(VendorName::Skyhigh, "the execution was stopped", "run-1")
         .await;
-    let again = f.item(VendorName::Skyhigh, "run-2").await;
-    let again = tasks::ensure_trust_role(&f.ctx, again).await.unwrap();
+    let again = f.role_ready(VendorName::Skyhigh, "run-2").await;
     let mut again = tasks::register_account(&f.ctx, again).await.unwrap();
     assert_eq!(again.status, ItemStatus::Pending);
     assert_eq!(again.reference.as_deref(), Some(reference.as_str()));
@@ -546,8 +536,7 @@ async fn a_redrive_follows_the_earlier_request_while_the_vendor_still_processes_
     // Without the earlier reference the lookup would have missed it: the
     // fake is able to create a second one.
     let f2 = skyhigh_still_processing();
-    let item = f2.item(VendorName::Skyhigh, "run-1").await;
-    let item = tasks::ensure_trust_role(&f2.ctx, item).await.unwrap();
+    let item = f2.role_ready(VendorName::Skyhigh, "run-1").await;
     tasks::register_account(&f2.ctx, item.clone())
         .await
         .unwrap();
