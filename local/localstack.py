@@ -167,8 +167,9 @@ def demo_secrets(sandbox_url: str, seed: dict[str, Any]) -> dict[str, dict[str, 
             "user_id": seed["stellarcyber"]["user_id"],
             "api_key": seed["stellarcyber"]["api_key"],
             "tenant_id": "vendorlink-demo-tenant",
-            "aws_account_id": DEMO_PRINCIPALS["stellarcyber"],
-            "external_id": "vendorlink-demo-stellar-external-id",
+            # Stellar Cyber documents no external ID: its role trusts the
+            # connector's exact IAM principal.
+            "principal_arn": f"arn:aws:iam::{DEMO_PRINCIPALS['stellarcyber']}:role/stellar-connector",
             "base_url": f"{base}/stellarcyber",
         },
     }

@@ -23,12 +23,158 @@ pub struct RoleTemplate {
     pub inline_policy: Option<InlinePolicy>,
 }
 
-/// Who may assume a vendor role: the vendor's AWS account, with an external
-/// ID condition when there is one.
+/// Who may assume a vendor role, and the second factor it must present.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrustParameters {
-    pub principal: AccountId,
+    pub principal: TrustPrincipal,
     pub external_id: Option<Secret>,
+}
+
+impl TrustParameters {
+    /// Refuses a trust with no second factor: a whole account (`:root`)
+    /// without an external ID is the confused deputy external IDs exist to
+    /// prevent (any customer of the vendor could point it at this account).
+    pub fn check_second_factor(&self) -> Result<(), String> {
+        match (&self.principal, &self.external_id) {
+            (TrustPrincipal::Account(account), None) => Err(format!(
+                "the role would trust the whole AWS account {account} with no external ID: \
+                 give the vendor's external ID, or the exact IAM user or role ARN it assumes \
+                 roles from (`principal_arn`)"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The principal a vendor role's trust policy names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustPrincipal {
+    /// The vendor's whole account (`arn:aws:iam::<account>:root`): only ever
+    /// together with an external ID.
+    Account(AccountId),
+    /// One IAM user or role, by its exact ARN.
+    Exact(PrincipalArn),
+}
+
+impl TrustPrincipal {
+    /// The ARN the trust policy's `Principal.AWS` holds.
+    pub fn arn(&self) -> String {
+        match self {
+            TrustPrincipal::Account(account) => format!("arn:aws:iam::{account}:root"),
+            TrustPrincipal::Exact(arn) => arn.as_str().to_owned(),
+        }
+    }
+
+    pub fn account(&self) -> &AccountId {
+        match self {
+            TrustPrincipal::Account(account) => account,
+            TrustPrincipal::Exact(arn) => arn.account(),
+        }
+    }
+
+}
+
+impl std::fmt::Display for TrustPrincipal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.arn())
+    }
+}
+
+impl std::str::FromStr for TrustPrincipal {
+    type Err = String;
+
+    /// `123456789012` or `arn:aws:iam::123456789012:root` is an account;
+    /// `arn:aws:iam::123456789012:role/Name` (or `user/`) an exact principal.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(account) = s.parse::<AccountId>() {
+            return Ok(TrustPrincipal::Account(account));
+        }
+        if let Some(account) = s
+            .strip_prefix("arn:aws:iam::")
+            .and_then(|rest| rest.strip_suffix(":root"))
+        {
+            return account
+                .parse()
+                .map(TrustPrincipal::Account)
+                .map_err(|_| format!("`{s}` is not an account root ARN"));
+        }
+        s.parse().map(TrustPrincipal::Exact)
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustPrincipal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The exact ARN of an IAM user or role in another account:
+/// `arn:<partition>:iam::<12 digits>:(user|role)/<path/>name`. Never an
+/// account's `:root`, never a wildcard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalArn {
+    arn: String,
+    account: AccountId,
+}
+
+impl PrincipalArn {
+    pub fn as_str(&self) -> &str {
+        &self.arn
+    }
+
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+}
+
+impl std::str::FromStr for PrincipalArn {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "`{s}` is not the ARN of an IAM user or role \
+                 (arn:aws:iam::<12-digit account>:role/<name> or :user/<name>)"
+            )
+        };
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        let [arn, partition, service, region, account, resource] = parts[..] else {
+            return Err(bad());
+        };
+        if arn != "arn"
+            || !matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+            || service != "iam"
+            || !region.is_empty()
+        {
+            return Err(bad());
+        }
+        let account: AccountId = account.parse().map_err(|_| bad())?;
+        let Some((kind, path_and_name)) = resource.split_once('/') else {
+            return Err(bad());
+        };
+        let name = path_and_name.rsplit('/').next().unwrap_or_default();
+        let valid_chars = path_and_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c));
+        if !matches!(kind, "user" | "role") || name.is_empty() || name.len() > 64 || !valid_chars
+        {
+            return Err(bad());
+        }
+        Ok(PrincipalArn {
+            arn: s.to_owned(),
+            account,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for PrincipalArn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// The AWS managed policy most vendors' roles attach.
@@ -73,10 +219,10 @@ pub fn allow_all_resources(actions: &[&str]) -> Value {
 /// The trust policy of a vendor role: only `sts:AssumeRole`, only from the
 /// vendor's account root, with `StringEquals` on `sts:ExternalId` whenever an
 /// external ID exists.
-pub fn trust_policy(principal: &AccountId, external_id: Option<&Secret>) -> Value {
+pub fn trust_policy(principal: &TrustPrincipal, external_id: Option<&Secret>) -> Value {
     let mut statement = json!({
         "Effect": "Allow",
-        "Principal": {"AWS": format!("arn:aws:iam::{principal}:root")},
+        "Principal": {"AWS": principal.arn()},
         "Action": "sts:AssumeRole",
     });
     if let Some(id) = external_id {
@@ -165,8 +311,8 @@ fn sorted(mut items: Vec<Value>) -> Value {
 mod tests {
     use super::*;
 
-    fn account() -> AccountId {
-        "999988887777".parse().unwrap()
+    fn account() -> TrustPrincipal {
+        TrustPrincipal::Account("999988887777".parse().unwrap())
     }
 
     #[test]
@@ -185,9 +331,66 @@ mod tests {
     }
 
     #[test]
-    fn trust_policy_without_external_id_has_no_condition() {
-        let doc = trust_policy(&account(), None);
+    fn an_exact_principal_is_trusted_by_its_arn_and_passes_without_an_external_id() {
+        let principal: TrustPrincipal = "arn:aws:iam::999988887777:role/Connector".parse().unwrap();
+        let doc = trust_policy(&principal, None);
+        assert_eq!(
+            doc["Statement"][0]["Principal"]["AWS"],
+            "arn:aws:iam::999988887777:role/Connector"
+        );
         assert!(doc["Statement"][0].get("Condition").is_none());
+        let trust = TrustParameters {
+            principal,
+            external_id: None,
+        };
+        assert_eq!(trust.check_second_factor(), Ok(()));
+    }
+
+    #[test]
+    fn a_whole_account_without_an_external_id_is_refused() {
+        let trust = TrustParameters {
+            principal: account(),
+            external_id: None,
+        };
+        let err = trust.check_second_factor().unwrap_err();
+        assert!(err.contains("whole AWS account 999988887777"), "{err}");
+        let with_id = TrustParameters {
+            principal: account(),
+            external_id: Some(Secret::new("ext-123456789")),
+        };
+        assert_eq!(with_id.check_second_factor(), Ok(()));
+    }
+
+    #[test]
+    fn principals_parse_as_accounts_or_exact_user_and_role_arns_only() {
+        for account in ["999988887777", "arn:aws:iam::999988887777:root"] {
+            assert_eq!(account.parse::<TrustPrincipal>(), Ok(self::account()));
+        }
+        for exact in [
+            "arn:aws:iam::999988887777:role/Connector",
+            "arn:aws:iam::999988887777:role/path/to/Connector",
+            "arn:aws:iam::999988887777:user/stellar",
+            "arn:aws-us-gov:iam::999988887777:role/Connector",
+        ] {
+            let parsed: TrustPrincipal = exact.parse().unwrap();
+            assert!(matches!(parsed, TrustPrincipal::Exact(_)), "{exact}");
+            assert_eq!(parsed.arn(), exact);
+            assert_eq!(parsed.account().as_str(), "999988887777");
+        }
+        for bad in [
+            "*",
+            "arn:aws:iam::*:role/Connector",
+            "arn:aws:iam::999988887777:role/*",
+            "arn:aws:iam::999988887777:role/",
+            "arn:aws:iam::999988887777:group/admins",
+            "arn:aws:sts::999988887777:assumed-role/Connector/session",
+            "arn:aws:iam:us-east-1:999988887777:role/Connector",
+            "arn:aws:iam::99998888777:role/Connector",
+            "arn:aws:iam::999988887777:root:x",
+            "",
+        ] {
+            assert!(bad.parse::<TrustPrincipal>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -176,9 +176,15 @@ class RunEventTest(unittest.TestCase):
             doc = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
             if isinstance(doc, str):
                 doc = json.loads(urllib.parse.unquote(doc))
-            principal = doc["Statement"][0]["Principal"]["AWS"]
-            self.assertRegex(principal, r"^arn:aws:iam::\d{12}:root$", vendor)
+            statement = doc["Statement"][0]
+            principal = statement["Principal"]["AWS"]
             self.assertNotIn(self.account, principal, f"{vendor} role trusts its own account")
+            if principal.endswith(":root"):
+                # A whole account only ever with an external ID.
+                self.assertRegex(principal, r"^arn:aws:iam::\d{12}:root$", vendor)
+                self.assertIn("sts:ExternalId", statement.get("Condition", {}).get("StringEquals", {}), vendor)
+            else:
+                self.assertRegex(principal, r"^arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+$", vendor)
         self.assertEqual({v: e["state"] for v, e in self.ledger().items()}, {v: "active" for v in VENDORS})
         tags = self.tags()
         for vendor in VENDORS:

@@ -25,7 +25,7 @@ pub use members::{FakeRole, MemoryMembers};
 pub use notifier::MemoryNotifier;
 pub use org::MemoryOrg;
 pub use secrets::MemorySecrets;
-pub use vendors::{FakeVendor, FakeVendorBehaviour, FakeVendors};
+pub use vendors::{FakeVendor, FakeVendorBehaviour, FakeVendors, FAKE_PRINCIPAL};
 
 use crate::config::Config;
 use crate::ports::{Notifier, Ports};

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::policy::TrustParameters;
+use crate::policy::{TrustParameters, TrustPrincipal};
+use crate::secret::Secret;
+use crate::vendors::profile::ExternalIdSource;
 use crate::ports::VendorConnector;
 use crate::vendor_name::VendorName;
 use crate::vendors::{
@@ -164,12 +166,15 @@ impl Vendor for FakeClient {
     async fn trust_parameters(&self) -> Result<TrustParameters> {
         self.vendor.faults.run("vendor.trust_parameters", || {
             Ok(TrustParameters {
-                principal: self
-                    .secret
-                    .principal()
-                    .cloned()
-                    .unwrap_or_else(|| FAKE_PRINCIPAL.parse().expect("12 digits")),
-                external_id: self.secret.external_id().cloned(),
+                principal: self.secret.principal().unwrap_or_else(|| {
+                    TrustPrincipal::Account(FAKE_PRINCIPAL.parse().expect("12 digits"))
+                }),
+                // Like the real ones, a vendor that issues the trust issues
+                // an external ID with it.
+                external_id: self.secret.external_id().cloned().or_else(|| {
+                    (self.vendor.name.profile().external_id == ExternalIdSource::IssuedByVendor)
+                        .then(|| Secret::new(format!("issued-by-{}-0001", self.vendor.name)))
+                }),
             })
         })
     }

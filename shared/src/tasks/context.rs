@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::Ledger;
 use crate::member_iam::RoleSpec;
 use crate::org::Organization;
-use crate::policy::TrustParameters;
+use crate::policy::{TrustParameters, TrustPrincipal};
 use crate::ports::aws::{AssumedMemberAccounts, HttpVendors, SnsTopic};
 use crate::ports::{
     LedgerStore, MemberAccounts, Notifier, OrgDirectory, Ports, SecretSource, VendorConnector,
@@ -121,8 +121,9 @@ impl Context {
         {
             // Rewriting it would hand the vendor the organization's own way
             // into the account, and take that way away.
-            return Err(crate::error::Error::config(format!(
-                "the {vendor} secret's role_name `{}` is MEMBER_ROLE_NAME, the role vendorlink enters                  member accounts through: give the vendor's role another name",
+            return Err(Error::config(format!(
+                "the {vendor} secret's role_name `{}` is MEMBER_ROLE_NAME, the role vendorlink enters \
+                 member accounts through: give the vendor's role another name",
                 template.name
             ))
             .for_vendor(vendor));
@@ -130,7 +131,7 @@ impl Context {
         if let Some(arn) = template.managed_policies.iter().find(|arn| {
             !crate::policy::managed_policy_allowed(arn, &self.config.extra_managed_policies)
         }) {
-            return Err(crate::error::Error::config(format!(
+            return Err(Error::config(format!(
                 "the {vendor} secret's managed_policies names {arn}, which is not on the allow-list \
                  ({}): a vendor role never gets more than read access unless the stack parameter \
                  ExtraManagedPolicies lists the policy",
@@ -139,6 +140,7 @@ impl Context {
             .for_vendor(vendor));
         }
         let cached = self.cached_trust(vendor, &secret);
+        let expected = secret.common().expected_principal.clone();
         let client = self.vendors.connect(secret.clone())?;
         let trust = match cached {
             Some(trust) => trust,
@@ -148,6 +150,7 @@ impl Context {
                 trust
             }
         };
+        trusted_as_configured(vendor, &trust, expected.as_ref())?;
         Ok((client, RoleSpec::new(vendor, template, trust)))
     }
 
@@ -177,5 +180,30 @@ impl Context {
                 },
             );
         }
+    }
+}
+
+/// Refuses a trust no role may carry: a whole account with no external ID,
+/// or a principal other than the one the secret pins (a vendor's API, or
+/// whoever answers for it, cannot re-point the role).
+fn trusted_as_configured(
+    vendor: VendorName,
+    trust: &TrustParameters,
+    expected: Option<&TrustPrincipal>,
+) -> Result<()> {
+    trust
+        .check_second_factor()
+        .map_err(|detail| Error::config(format!("{vendor}: {detail}")).for_vendor(vendor))?;
+    match expected {
+        Some(expected) if *expected != trust.principal => Err(Error::new(
+            ErrorKind::Vendor,
+            format!(
+                "the {vendor} API names {} as the principal to trust, but the secret's \
+                 expected_principal is {expected}: no role was created or changed",
+                trust.principal
+            ),
+        )
+        .for_vendor(vendor)),
+        _ => Ok(()),
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::policy::TrustParameters;
+use crate::policy::{TrustParameters, TrustPrincipal};
 use crate::secret::Secret;
 use crate::vendor_name::VendorName;
 use crate::vendors::http::VendorCall;
@@ -172,7 +172,7 @@ pub(crate) fn issued_trust(
         .parse()
         .map_err(|e| call.unexpected(&format!("{field}: {e}")))?;
     Ok(TrustParameters {
-        principal,
+        principal: TrustPrincipal::Account(principal),
         external_id: Some(external_id),
     })
 }

@@ -19,8 +19,7 @@ pub mod secret;
 use std::sync::Arc;
 
 use crate::error::{Error, Result, ResultExt};
-use crate::ids::AccountId;
-use crate::policy::RoleTemplate;
+use crate::policy::{RoleTemplate, TrustPrincipal};
 use crate::secret::Secret;
 use crate::vendor_name::VendorName;
 
@@ -112,8 +111,8 @@ impl VendorSecret {
         self.fields().external_id()
     }
 
-    /// The vendor's AWS account, where the secret holds it.
-    pub fn principal(&self) -> Option<&AccountId> {
+    /// The principal the vendor's role trusts, where the secret names it.
+    pub fn principal(&self) -> Option<TrustPrincipal> {
         self.fields().principal()
     }
 

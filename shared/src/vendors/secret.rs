@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::ids::AccountId;
-use crate::policy::{InlinePolicy, RoleTemplate};
+use crate::policy::{InlinePolicy, RoleTemplate, TrustPrincipal};
 use crate::secret::Secret;
 
 use super::base_url::BaseUrl;
@@ -23,6 +23,10 @@ pub struct CommonFields {
     pub role_name: Option<String>,
     pub managed_policies: Option<Vec<String>>,
     pub inline_policy: Option<Value>,
+    /// The principal the vendor's role must trust: its account id, or the
+    /// exact user or role ARN. A vendor whose API names another one is
+    /// refused before any role is created or changed.
+    pub expected_principal: Option<TrustPrincipal>,
 }
 
 /// The trust a secret names itself, for the vendors that do not issue it
@@ -47,10 +51,11 @@ pub trait SecretFields {
         self.trust().and_then(|t| t.external_id.as_ref())
     }
 
-    /// The vendor's AWS account, where the secret holds it (the others issue
-    /// it through their API).
-    fn principal(&self) -> Option<&AccountId> {
-        self.trust().map(|t| &t.aws_account_id)
+    /// The principal the vendor's role trusts, where the secret names it
+    /// (the others issue it through their API).
+    fn principal(&self) -> Option<TrustPrincipal> {
+        self.trust()
+            .map(|t| TrustPrincipal::Account(t.aws_account_id.clone()))
     }
 
     /// The credentials the vendor's API takes (keys, passwords, tokens).
@@ -130,6 +135,13 @@ pub(crate) fn validate(profile: &VendorProfile, fields: &dyn SecretFields) -> Re
         if !(8..=255).contains(&len) {
             return Err(format!(
                 "`external_id` must be 8 to 255 characters, it has {len}"
+            ));
+        }
+    }
+    if let (Some(expected), Some(named)) = (&common.expected_principal, fields.principal()) {
+        if *expected != named {
+            return Err(format!(
+                "`expected_principal` {expected} disagrees with the principal the secret names, {named}"
             ));
         }
     }

@@ -148,7 +148,8 @@ async fn vendors_issuing_their_own_trust_get_no_generated_id() {
     let (store, client) = store_with(
         VendorName::Stellarcyber,
         json!({
-        "user_id": "u", "api_key": "k", "tenant_id": "t", "aws_account_id": "999900001111",
+        "user_id": "u", "api_key": "k", "tenant_id": "t",
+        "principal_arn": "arn:aws:iam::999900001111:user/stellar",
         "base_url": "https://stellar.example"}),
     )
     .await;

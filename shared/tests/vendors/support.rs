@@ -172,7 +172,8 @@ pub fn secret(vendor: VendorName) -> Value {
             "aws_account_id": "444455556666", "external_id": "risken-external-id-0123"}),
         VendorName::Stellarcyber => {
             json!({"user_id": "api-user@example.com", "api_key": "stellar-sandbox-api-key",
-            "tenant_id": "tenant-1", "aws_account_id": "777788889999"})
+            "tenant_id": "tenant-1",
+            "principal_arn": "arn:aws:iam::777788889999:role/stellar-connector"})
         }
     }
 }

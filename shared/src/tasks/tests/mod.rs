@@ -10,6 +10,7 @@ mod onboard;
 mod reconcile;
 mod record;
 mod resolve;
+mod trust;
 
 use std::collections::HashMap;
 
@@ -38,7 +39,7 @@ fn secret_document(vendor: VendorName) -> Value {
         VendorName::Risken => json!({"access_token": "rk-SECRET-token", "project_id": 1,
             "aws_account_id": "444455556666", "base_url": "https://risken.example.com"}),
         VendorName::Stellarcyber => json!({"user_id": "u", "api_key": "st-SECRET-key",
-            "tenant_id": "t1", "aws_account_id": "777788889999",
+            "tenant_id": "t1", "principal_arn": "arn:aws:iam::777788889999:role/stellar-connector",
             "base_url": "https://stellar.example.com"}),
     }
 }

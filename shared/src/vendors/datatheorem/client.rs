@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use super::secret::DataTheoremSecret;
-use crate::policy::TrustParameters;
+use crate::policy::{TrustParameters, TrustPrincipal};
 use crate::vendor_name::VendorName;
 use crate::vendors::api::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
@@ -45,7 +45,7 @@ impl Vendor for DataTheorem {
             .for_vendor(VendorName::Datatheorem)
         })?;
         Ok(TrustParameters {
-            principal: self.secret.trust.aws_account_id.clone(),
+            principal: TrustPrincipal::Account(self.secret.trust.aws_account_id.clone()),
             external_id: Some(external_id),
         })
     }

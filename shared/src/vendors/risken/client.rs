@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use super::secret::RiskenSecret;
-use crate::policy::TrustParameters;
+use crate::policy::{TrustParameters, TrustPrincipal};
 use crate::vendor_name::VendorName;
 use crate::vendors::api::{
     role_not_assumable, AccountToRegister, Deregistration, Registration, RegistrationStatus,
@@ -223,7 +223,7 @@ impl Vendor for Risken {
                 .for_vendor(VendorName::Risken)
         })?;
         Ok(TrustParameters {
-            principal: self.secret.trust.aws_account_id.clone(),
+            principal: TrustPrincipal::Account(self.secret.trust.aws_account_id.clone()),
             external_id: Some(external_id),
         })
     }

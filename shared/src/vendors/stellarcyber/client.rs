@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use super::secret::StellarCyberSecret;
 use crate::policy::TrustParameters;
+use crate::vendors::secret::SecretFields;
 use crate::vendor_name::VendorName;
 use crate::vendors::api::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor,
@@ -147,7 +148,6 @@ impl StellarCyber {
             .unwrap_or_else(default_connector_template);
         let external_id = self
             .secret
-            .trust
             .external_id
             .as_ref()
             .map(|s| s.expose())
@@ -199,9 +199,16 @@ impl Vendor for StellarCyber {
     }
 
     async fn trust_parameters(&self) -> Result<TrustParameters> {
+        let principal = self.secret.principal().ok_or_else(|| {
+            Error::config(
+                "stellarcyber: the secret names no principal (`principal_arn`, or \
+                 `aws_account_id` with `external_id`)",
+            )
+            .for_vendor(VendorName::Stellarcyber)
+        })?;
         Ok(TrustParameters {
-            principal: self.secret.trust.aws_account_id.clone(),
-            external_id: self.secret.trust.external_id.clone(),
+            principal,
+            external_id: self.secret.external_id.clone(),
         })
     }
 
