@@ -3,10 +3,17 @@ on the SAM transform's output), so a later change cannot quietly widen them:
 
 - no IAM statement allows `*` or `<service>:*` as an action;
 - `secretsmanager:GetSecretValue` only on the five vendors' own secrets
-  (exact name plus Secrets Manager's suffix), never `<prefix>*`;
+  (exact name plus Secrets Manager's suffix), never `<prefix>*`, each only
+  while its vendor is enabled (`Fn::If` on `Enables<Vendor>`);
 - `secretsmanager:PutSecretValue` (and `DescribeSecret`) only on the secrets
   of the vendors whose external ID vendorlink generates (Data Theorem,
-  RISKEN), each matched by its exact name plus Secrets Manager's suffix;
+  RISKEN), each matched by its exact name plus Secrets Manager's suffix, each
+  only while its vendor is enabled;
+- every `sts:AssumeRole` a function may call is conditioned on the target
+  account being in this organization (`aws:ResourceOrgID` equal to
+  `${aws:PrincipalOrgID}`); the only exception is the deregister function's
+  statement for accounts in no organization (`Null` `aws:ResourceOrgID`),
+  which offboards an account that has left;
 - every EventBridge rule matches only events of the stack's own account;
 - the ledger table is retained, with deletion protection and point-in-time
   recovery;
@@ -16,7 +23,10 @@ on the SAM transform's output), so a later change cannot quietly widen them:
 - an alarm watches the reconcile function's errors.
 
 Usage: template_properties.py TRANSFORMED_TEMPLATE.json
+       template_properties.py --self-test TRANSFORMED_TEMPLATE.json
 Exit status: 0 when every property holds, 1 otherwise (each failure printed).
+`--self-test` widens the template in each way above and fails unless every
+widening is caught.
 """
 
 from __future__ import annotations
@@ -29,15 +39,52 @@ VENDORS = ("datatheorem", "skyhigh", "cloudcraft", "risken", "stellarcyber")
 WRITE_BACK_VENDORS = ("datatheorem", "risken")
 
 
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def branches(value: Any) -> list[Any]:
+    """What a value can be once conditions are resolved: both branches of an
+    `Fn::If` (without `AWS::NoValue`), else the value itself."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        _, yes, no = value["Fn::If"]
+        return [b for branch in (yes, no) if branch != NO_VALUE for b in branches(branch)]
+    return [value]
+
+
 def statements(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every IAM statement of a role's inline policies or a managed policy."""
+    """Every IAM statement of a role's inline policies or a managed policy,
+    whatever the conditions."""
     props = resource.get("Properties", {})
     documents = [p.get("PolicyDocument", {}) for p in props.get("Policies", [])]
     if resource.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
         documents.append(props.get("PolicyDocument", {}))
     for document in documents:
         found = document.get("Statement", [])
-        yield from (found if isinstance(found, list) else [found])
+        for statement in (found if isinstance(found, list) else [found]):
+            yield from branches(statement)
+
+
+def vendor_secret(value: Any, vendors: tuple[str, ...]) -> str | None:
+    """The vendor whose own secret `value` names, only while that vendor is
+    enabled: `Fn::If [Enables<Vendor>, <its secret ARN>, AWS::NoValue]`."""
+    if not (isinstance(value, dict) and "Fn::If" in value):
+        return None
+    condition, arn, otherwise = value["Fn::If"]
+    for vendor in vendors:
+        if (condition == f"Enables{vendor.capitalize()}" and otherwise == NO_VALUE
+                and text(arn).endswith(f"${{SecretPrefix}}{vendor}-??????")):
+            return vendor
+    return None
+
+
+def org_condition(name: str, statement: dict[str, Any]) -> bool:
+    """An AssumeRole statement reaches only this organization's accounts (or,
+    for the deregister function alone, accounts in no organization)."""
+    condition = statement.get("Condition", {})
+    if condition == {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}}:
+        return True
+    return (name == "DeregisterAccountFunctionRole"
+            and condition == {"Null": {"aws:ResourceOrgID": "true"}})
 
 
 def as_list(value: Any) -> list[Any]:
@@ -64,13 +111,18 @@ def check(template: dict[str, Any]) -> list[str]:
                 if action == "*" or action.endswith(":*"):
                     problems.append(f"{name}: statement {statement.get('Sid', '?')} allows {action}")
             if "secretsmanager:GetSecretValue" in actions:
-                for arn in map(text, as_list(statement.get("Resource", []))):
-                    if not any(arn.endswith(f"${{SecretPrefix}}{v}-??????") for v in VENDORS):
-                        problems.append(f"{name}: secret reads reach {arn}, not only the vendors' own secrets")
+                for arn in as_list(statement.get("Resource", [])):
+                    if vendor_secret(arn, VENDORS) is None:
+                        problems.append(f"{name}: secret reads reach {text(arn)}, not only the enabled "
+                                        "vendors' own secrets")
             if any(a in ("secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret") for a in actions):
-                for arn in map(text, as_list(statement.get("Resource", []))):
-                    if not any(arn.endswith(f"${{SecretPrefix}}{v}-??????") for v in WRITE_BACK_VENDORS):
-                        problems.append(f"{name}: secret writes reach {arn}, not only the write-back vendors' secrets")
+                for arn in as_list(statement.get("Resource", [])):
+                    if vendor_secret(arn, WRITE_BACK_VENDORS) is None:
+                        problems.append(f"{name}: secret writes reach {text(arn)}, not only the enabled "
+                                        "write-back vendors' secrets")
+            if "sts:AssumeRole" in actions and not org_condition(name, statement):
+                problems.append(f"{name}: statement {statement.get('Sid', '?')} allows sts:AssumeRole "
+                                "outside the organization")
         kind = resource.get("Type")
         props = resource.get("Properties", {})
         if kind == "AWS::Events::Rule" and "EventPattern" in props:
@@ -103,7 +155,62 @@ def check(template: dict[str, Any]) -> list[str]:
     return problems
 
 
+def mutations(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Copies of a passing template, each widened in one way the check must
+    catch: proof that the check can fail."""
+    def each_statement(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        for resource in doc["Resources"].values():
+            for policy in resource.get("Properties", {}).get("Policies", []):
+                for statement in policy.get("PolicyDocument", {}).get("Statement", []):
+                    yield from (b for b in branches(statement) if isinstance(b, dict))
+
+    def widened(change: Any) -> dict[str, Any] | None:
+        doc = json.loads(json.dumps(template))
+        for statement in each_statement(doc):
+            if change(statement):
+                return doc
+        return None
+
+    def drop_org_condition(statement: dict[str, Any]) -> bool:
+        if statement.get("Action") == "sts:AssumeRole" and "Condition" in statement:
+            del statement["Condition"]
+            return True
+        return False
+
+    def secret_prefix(statement: dict[str, Any]) -> bool:
+        if "secretsmanager:GetSecretValue" in as_list(statement.get("Action")):
+            statement["Resource"] = [{"Fn::Sub": "arn:aws:secretsmanager:*:*:secret:${SecretPrefix}*"}]
+            return True
+        return False
+
+    def secret_unconditioned(statement: dict[str, Any]) -> bool:
+        if "secretsmanager:GetSecretValue" in as_list(statement.get("Action")):
+            statement["Resource"] = [branches(r)[0] for r in as_list(statement["Resource"])]
+            return True
+        return False
+
+    def star_action(statement: dict[str, Any]) -> bool:
+        statement["Action"] = "iam:*"
+        return True
+
+    for label, change in [("AssumeRole without the organization condition", drop_org_condition),
+                          ("secret reads on the prefix", secret_prefix),
+                          ("secret reads whatever the enabled vendors", secret_unconditioned),
+                          ("a service wildcard action", star_action)]:
+        doc = widened(change)
+        if doc is None:
+            raise SystemExit(f"self-test: nothing to widen for {label!r}")
+        yield label, doc
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[1] == "--self-test":
+        with open(argv[2]) as f:
+            template = json.load(f)
+        missed = [label for label, doc in mutations(template) if not check(doc)]
+        for label in missed:
+            print(f"template property self-test: not caught: {label}", file=sys.stderr)
+        return 1 if missed else 0
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2

@@ -25,6 +25,10 @@ pub struct Config {
     /// allow-list (`EXTRA_MANAGED_POLICIES`, from the stack parameter
     /// `ExtraManagedPolicies`: a secret alone can never widen it).
     pub extra_managed_policies: Vec<String>,
+    /// `VENDORLINK_LOCAL_STACK=true`: the local stack's sandboxes are served
+    /// over plain http on loopback, and only then is a secret's `http://`
+    /// base URL used. The template never sets it.
+    pub local_stack: bool,
 }
 
 /// Whether an account is in scope, and why not.
@@ -152,6 +156,17 @@ impl Config {
             }
         };
 
+        let local_stack = match value("VENDORLINK_LOCAL_STACK").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                problems.push(format!(
+                    "VENDORLINK_LOCAL_STACK: `{other}` is not true or false"
+                ));
+                false
+            }
+        };
+
         let mut extra_managed_policies = Vec::new();
         for arn in value("EXTRA_MANAGED_POLICIES")
             .unwrap_or_default()
@@ -186,6 +201,7 @@ impl Config {
             poll_seconds,
             offboard_on_scope_exit,
             extra_managed_policies,
+            local_stack,
         })
     }
 

@@ -71,7 +71,6 @@ impl TrustPrincipal {
             TrustPrincipal::Exact(arn) => arn.account(),
         }
     }
-
 }
 
 impl std::fmt::Display for TrustPrincipal {
@@ -158,8 +157,7 @@ impl std::str::FromStr for PrincipalArn {
         let valid_chars = path_and_name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c));
-        if !matches!(kind, "user" | "role") || name.is_empty() || name.len() > 64 || !valid_chars
-        {
+        if !matches!(kind, "user" | "role") || name.is_empty() || name.len() > 64 || !valid_chars {
             return Err(bad());
         }
         Ok(PrincipalArn {

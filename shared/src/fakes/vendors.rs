@@ -9,10 +9,10 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::policy::{TrustParameters, TrustPrincipal};
-use crate::secret::Secret;
-use crate::vendors::profile::ExternalIdSource;
 use crate::ports::VendorConnector;
+use crate::secret::Secret;
 use crate::vendor_name::VendorName;
+use crate::vendors::profile::ExternalIdSource;
 use crate::vendors::{
     AccountToRegister, Deregistration, Registration, RegistrationStatus, Vendor, VendorSecret,
 };

@@ -130,13 +130,17 @@ pub struct MemberIam {
 mod delete;
 mod ensure;
 mod inspect;
+pub mod session;
+
+pub use session::{session_policy, SessionPurpose};
 
 const TAG_MANAGED_BY: &str = "vendorlink:managed-by";
 const TAG_VENDOR: &str = "vendorlink:vendor";
 
 impl MemberIam {
-    /// Assumes `arn:aws:iam::<account>:role/<member_role_name>`. Access denied
-    /// is [`ErrorKind::RoleNotReady`]: right after account creation the role
+    /// Assumes `arn:aws:iam::<account>:role/<member_role_name>`, narrowed by
+    /// `session_policy` (see [`session_policy`]). Access denied is
+    /// [`ErrorKind::RoleNotReady`]: right after account creation the role
     /// exists but IAM has not propagated it yet.
     pub async fn assume(
         sdk: &SdkConfig,
@@ -144,12 +148,14 @@ impl MemberIam {
         account: &AccountId,
         member_role_name: &str,
         session_name: &str,
+        session_policy: &Value,
     ) -> Result<MemberIam> {
         let role_arn = format!("arn:aws:iam::{account}:role/{member_role_name}");
         let output = sts
             .assume_role()
             .role_arn(&role_arn)
             .role_session_name(session_name)
+            .policy(session_policy.to_string())
             .send()
             .await
             .map_err(|e| match error_code(&e) {

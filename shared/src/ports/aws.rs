@@ -9,7 +9,9 @@ use aws_config::SdkConfig;
 use crate::error::Result;
 use crate::ids::{AccountId, ParentId};
 use crate::ledger::{Ledger, LedgerEntry, Transition, TransitionOutcome};
-use crate::member_iam::{EnsuredRole, MemberIam, RoleDeletion, RoleSpec, RoleState};
+use crate::member_iam::{
+    session_policy, EnsuredRole, MemberIam, RoleDeletion, RoleSpec, RoleState, SessionPurpose,
+};
 use crate::org::{AccountInfo, Organization};
 use crate::secret_store::SecretStore;
 use crate::vendor_name::VendorName;
@@ -138,29 +140,48 @@ impl AssumedMemberAccounts {
         }
     }
 
-    async fn enter(&self, account: &AccountId, vendor: VendorName) -> Result<MemberIam> {
+    /// A session in the account that can do only `purpose` to the one
+    /// vendor role (see `member_iam::session`).
+    async fn enter(
+        &self,
+        account: &AccountId,
+        vendor: VendorName,
+        purpose: SessionPurpose,
+        role_name: &str,
+        managed_policies: &[String],
+    ) -> Result<MemberIam> {
         MemberIam::assume(
             &self.sdk,
             &self.sts,
             account,
             &self.member_role_name,
-            &format!("vendorlink-{vendor}"),
+            &format!("vendorlink-{vendor}-{}", purpose.as_str()),
+            &session_policy(purpose, account, role_name, managed_policies),
         )
         .await
+        .map_err(|e| e.for_vendor(vendor))
     }
 }
 
 #[async_trait]
 impl MemberAccounts for AssumedMemberAccounts {
     async fn ensure_role(&self, account: &AccountId, spec: &RoleSpec) -> Result<EnsuredRole> {
-        self.enter(account, spec.vendor)
-            .await?
-            .ensure_role(spec)
-            .await
+        let purpose = SessionPurpose::Ensure;
+        self.enter(
+            account,
+            spec.vendor,
+            purpose,
+            &spec.name,
+            &spec.managed_policies,
+        )
+        .await?
+        .ensure_role(spec)
+        .await
     }
 
     async fn inspect_role(&self, account: &AccountId, spec: &RoleSpec) -> Result<RoleState> {
-        self.enter(account, spec.vendor)
+        let purpose = SessionPurpose::Inspect;
+        self.enter(account, spec.vendor, purpose, &spec.name, &[])
             .await?
             .inspect_role(spec)
             .await
@@ -172,7 +193,7 @@ impl MemberAccounts for AssumedMemberAccounts {
         vendor: VendorName,
         role_name: &str,
     ) -> Result<RoleDeletion> {
-        self.enter(account, vendor)
+        self.enter(account, vendor, SessionPurpose::Delete, role_name, &[])
             .await?
             .delete_role(vendor, role_name)
             .await

@@ -76,7 +76,9 @@ impl Context {
                 .notify_topic_arn
                 .as_ref()
                 .map(|topic| Arc::new(SnsTopic::new(&sdk, topic)) as Arc<dyn Notifier>),
-            vendors: Arc::new(HttpVendors::new(VendorHttp::new()?)),
+            vendors: Arc::new(HttpVendors::new(
+                VendorHttp::new()?.allowing_loopback_http(config.local_stack),
+            )),
         };
         Ok(Context::with_ports(config, ports))
     }

@@ -38,6 +38,11 @@ impl BaseUrl {
         BaseUrl(url.to_owned())
     }
 
+    /// An `http://` URL (loopback only, by construction).
+    pub fn is_plain_http(&self) -> bool {
+        self.0.starts_with("http://")
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -28,6 +28,7 @@ const MAX_VENDOR_TEXT: usize = 300;
 pub struct VendorHttp {
     client: reqwest::Client,
     backoff: Duration,
+    loopback_http: bool,
 }
 
 impl VendorHttp {
@@ -43,14 +44,29 @@ impl VendorHttp {
             .user_agent(concat!("vendorlink/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(connect)
             .timeout(request)
-            .https_only(false) // base URLs are checked: https, or http on loopback only
+            // Base URLs are checked: https, or http on loopback only, and
+            // that only on the local stack (`allowing_loopback_http`).
+            .https_only(false)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::config(format!("building the HTTP client: {e}")))?;
         Ok(VendorHttp {
             client,
             backoff: Duration::from_millis(250),
+            loopback_http: false,
         })
+    }
+
+    /// Lets a secret's `http://` loopback base URL be used: the local
+    /// stack's sandboxes (`VENDORLINK_LOCAL_STACK=true`). Off by default, so
+    /// a deployed function speaks https only.
+    pub fn allowing_loopback_http(mut self, allow: bool) -> Self {
+        self.loopback_http = allow;
+        self
+    }
+
+    pub fn allows_loopback_http(&self) -> bool {
+        self.loopback_http
     }
 
     /// Shortens the in-call retry backoff (tests).

@@ -70,7 +70,7 @@ macro_rules! define_vendors {
             let endpoint = VendorEndpoint::new(
                 http.clone(),
                 vendor,
-                base_url(&secret)?,
+                base_url(http, &secret)?,
                 secret.fields().auth(),
                 secret.fields().credentials().into_iter().cloned().collect(),
             );
@@ -129,10 +129,19 @@ impl VendorName {
     }
 }
 
-/// The secret's `base_url`, or the vendor's public host.
-fn base_url(secret: &VendorSecret) -> Result<BaseUrl> {
+/// The secret's `base_url`, or the vendor's public host. Plain http only
+/// where the HTTP client allows it (the local stack).
+fn base_url(http: &VendorHttp, secret: &VendorSecret) -> Result<BaseUrl> {
     let vendor = secret.vendor();
     match (&secret.common().base_url, vendor.profile().default_base_url) {
+        (Some(url), _) if url.is_plain_http() && !http.allows_loopback_http() => {
+            Err(Error::config(format!(
+                "{vendor}: the secret's base_url {} is plain http, which only the local stack \
+                 uses (VENDORLINK_LOCAL_STACK=true): give the vendor's https URL",
+                url.as_str()
+            ))
+            .for_vendor(vendor))
+        }
         (Some(url), _) => Ok(url.clone()),
         (None, Some(public)) => Ok(BaseUrl::from_static(public)),
         (None, None) => Err(Error::config(format!(
@@ -176,6 +185,28 @@ mod tests {
             VendorName::Stellarcyber.profile().external_id,
             ExternalIdSource::FromSecret
         );
+    }
+
+    #[test]
+    fn a_plain_http_base_url_is_used_only_on_the_local_stack() {
+        let secret = |url: &str| {
+            VendorSecret::parse(
+                VendorName::Cloudcraft,
+                "vendorlink/cloudcraft",
+                &serde_json::json!({"api_key": "cc-SECRET-key", "base_url": url}).to_string(),
+            )
+            .unwrap()
+        };
+        let deployed = VendorHttp::new().unwrap();
+        let err = connect(&deployed, secret("http://127.0.0.1:9999/cloudcraft"))
+            .err()
+            .unwrap();
+        assert_eq!(err.error_type(), "Fatal.Config");
+        assert_eq!(err.vendor(), Some(VendorName::Cloudcraft));
+        assert!(err.message().contains("VENDORLINK_LOCAL_STACK"), "{err}");
+        assert!(connect(&deployed, secret("https://api.cloudcraft.co")).is_ok());
+        let local = VendorHttp::new().unwrap().allowing_loopback_http(true);
+        assert!(connect(&local, secret("http://127.0.0.1:9999/cloudcraft")).is_ok());
     }
 
     #[test]

@@ -35,6 +35,8 @@ async fn context(t: &TestOrg, sb: &Sandbox, vendors: &str, extra: &[(&str, &str)
         ("VENDORS".into(), vendors.into()),
         ("LEDGER_TABLE".into(), "ledger".into()),
         ("POLL_SECONDS".into(), "0".into()),
+        // The vendor sandboxes speak http on loopback.
+        ("VENDORLINK_LOCAL_STACK".into(), "true".into()),
     ]);
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());

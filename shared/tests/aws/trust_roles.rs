@@ -5,9 +5,10 @@ use aws_sdk_iam::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_iam::Client as IamClient;
 use aws_smithy_mocks::{mock, mock_client};
 use serde_json::{json, Value};
+use vendorlink_shared::member_iam::{session_policy, SessionPurpose};
 use vendorlink_shared::member_iam::{Drift, MemberIam, RoleDeletion, RoleSpec};
 use vendorlink_shared::policy::decode_policy;
-use vendorlink_shared::policy::TrustParameters;
+use vendorlink_shared::policy::{TrustParameters, TrustPrincipal};
 use vendorlink_shared::secret::Secret;
 use vendorlink_shared::AccountId;
 use vendorlink_shared::VendorName;
@@ -17,8 +18,8 @@ use crate::support::{base_sdk, fresh_org, TestOrg};
 const SECURITY_AUDIT: &str = "arn:aws:iam::aws:policy/SecurityAudit";
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 
-fn principal() -> AccountId {
-    "999988887777".parse().unwrap()
+fn principal() -> TrustPrincipal {
+    TrustPrincipal::Account("999988887777".parse().unwrap())
 }
 
 fn spec(vendor: VendorName, external_id: Option<&str>) -> RoleSpec {
@@ -40,6 +41,7 @@ async fn member_iam(t: &TestOrg) -> MemberIam {
         &t.member,
         "OrganizationAccountAccessRole",
         "vendorlink-test",
+        &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}),
     )
     .await
     .unwrap()
@@ -149,15 +151,19 @@ async fn creates_the_role_exactly_as_specified() {
 }
 
 #[tokio::test]
-async fn a_role_without_external_id_has_no_condition() {
+async fn a_role_trusting_an_exact_principal_names_it_and_needs_no_condition() {
     let t = fresh_org().await;
     let (iam, _) = recording_iam(&t).await;
-    member_iam(&t)
-        .await
-        .ensure_role(&spec(VendorName::Stellarcyber, None))
-        .await
+    let mut spec = spec(VendorName::Stellarcyber, None);
+    spec.trust.principal = "arn:aws:iam::999988887777:role/stellar-connector"
+        .parse()
         .unwrap();
+    member_iam(&t).await.ensure_role(&spec).await.unwrap();
     let doc = trust_document(&iam, "StellarCyberConnector").await;
+    assert_eq!(
+        doc["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::999988887777:role/stellar-connector"
+    );
     assert!(doc["Statement"][0].get("Condition").is_none(), "{doc}");
 }
 
@@ -373,10 +379,17 @@ async fn access_denied_on_the_member_role_is_role_not_ready() {
     let sts = mock_client!(aws_sdk_sts, [&denied]);
     let sdk = base_sdk().await;
     let account: AccountId = "123456789012".parse().unwrap();
-    let err = MemberIam::assume(&sdk, &sts, &account, "AWSControlTowerExecution", "s")
-        .await
-        .err()
-        .unwrap();
+    let err = MemberIam::assume(
+        &sdk,
+        &sts,
+        &account,
+        "AWSControlTowerExecution",
+        "s",
+        &json!({}),
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(err.error_type(), "Retryable.RoleNotReady");
     assert_eq!(err.account(), Some(&account));
     assert!(
@@ -391,10 +404,17 @@ async fn access_denied_on_the_member_role_is_role_not_ready() {
         )
     });
     let sts = mock_client!(aws_sdk_sts, [&disabled]);
-    let err = MemberIam::assume(&sdk, &sts, &account, "OrganizationAccountAccessRole", "s")
-        .await
-        .err()
-        .unwrap();
+    let err = MemberIam::assume(
+        &sdk,
+        &sts,
+        &account,
+        "OrganizationAccountAccessRole",
+        "s",
+        &json!({}),
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(err.error_type(), "Fatal.Config");
 }
 
@@ -412,10 +432,17 @@ async fn throttling_is_retryable_throttled() {
     let sts = mock_client!(aws_sdk_sts, [&throttled]);
     let sdk = base_sdk().await;
     let account: AccountId = "123456789012".parse().unwrap();
-    let err = MemberIam::assume(&sdk, &sts, &account, "OrganizationAccountAccessRole", "s")
-        .await
-        .err()
-        .unwrap();
+    let err = MemberIam::assume(
+        &sdk,
+        &sts,
+        &account,
+        "OrganizationAccountAccessRole",
+        "s",
+        &json!({}),
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(err.error_type(), "Retryable.Throttled");
     assert!(err.message().contains("Throttling: Rate exceeded"), "{err}");
 }
@@ -491,4 +518,229 @@ async fn a_role_of_the_same_name_that_is_not_ours_survives_unchanged() {
         .await
         .unwrap();
     assert!(repaired.repaired.contains(&Drift::TrustPolicy));
+}
+
+/// Every IAM request's query parameters, decoded, in order.
+type Requests = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
+/// An IAM client acting in the member account that records every request's
+/// parameters, decoded.
+async fn recording_requests(t: &TestOrg) -> (IamClient, Requests) {
+    #[derive(Debug)]
+    struct RecordRequests(Requests);
+    impl Intercept for RecordRequests {
+        fn name(&self) -> &'static str {
+            "RecordRequests"
+        }
+        fn read_before_transmit(
+            &self,
+            ctx: &BeforeTransmitInterceptorContextRef<'_>,
+            _: &RuntimeComponents,
+            _: &mut ConfigBag,
+        ) -> Result<(), aws_sdk_iam::error::BoxError> {
+            let body = ctx.request().body().bytes().unwrap_or_default();
+            let params = url::form_urlencoded::parse(body).into_owned().collect();
+            self.0.lock().unwrap().push(params);
+            Ok(())
+        }
+    }
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let config = crate::support::member_iam_config(t)
+        .await
+        .interceptor(RecordRequests(requests.clone()))
+        .build();
+    (IamClient::from_conf(config), requests)
+}
+
+/// Whether the session policy allows one IAM request (its query
+/// parameters): an Allow statement naming the action, on the role the
+/// request names, whose conditions on the request hold. (Conditions on
+/// the role's own tags are about the role, which the tests tag.)
+fn session_allows(policy: &Value, request: &[(String, String)]) -> bool {
+    let param = |name: &str| {
+        request
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let action = format!("iam:{}", param("Action").unwrap_or_default());
+    let role = param("RoleName").unwrap_or_default();
+    policy["Statement"].as_array().unwrap().iter().any(|s| {
+        let names_action = match &s["Action"] {
+            Value::String(a) => *a == action,
+            Value::Array(list) => list.iter().any(|a| *a == action),
+            _ => false,
+        };
+        let on_role = s["Resource"]
+            .as_str()
+            .is_some_and(|r| r.ends_with(&format!(":role/{role}")));
+        let attach_ok = match s["Condition"]["ArnEquals"]["iam:PolicyARN"].as_array() {
+            Some(arns) => arns
+                .iter()
+                .any(|a| Some(a.as_str().unwrap()) == param("PolicyArn")),
+            None => true,
+        };
+        let tag_ok =
+            match s["Condition"]["StringEquals"]["aws:RequestTag/vendorlink:managed-by"].as_str() {
+                Some(value) => (1..=50).any(|n| {
+                    param(&format!("Tags.member.{n}.Key")) == Some("vendorlink:managed-by")
+                        && param(&format!("Tags.member.{n}.Value")) == Some(value)
+                }),
+                None => true,
+            };
+        names_action && on_role && attach_ok && tag_ok
+    })
+}
+
+#[tokio::test]
+async fn every_iam_call_of_each_step_is_allowed_by_its_session_policy_and_nothing_more_is() {
+    let t = fresh_org().await;
+    let (admin, _) = recording_iam(&t).await;
+    let spec = spec(VendorName::Skyhigh, Some("skyhigh-external-id"));
+    let role = spec.name.clone();
+    let policy = |purpose| session_policy(purpose, &t.member, &role, &spec.managed_policies);
+    let check = |purpose: SessionPurpose, requests: &Requests| {
+        let requests = std::mem::take(&mut *requests.lock().unwrap());
+        assert!(!requests.is_empty(), "{purpose:?}: no request recorded");
+        for request in &requests {
+            assert!(
+                session_allows(&policy(purpose), request),
+                "{purpose:?} session refuses {request:?}"
+            );
+        }
+        requests
+    };
+    let (iam, requests) = recording_requests(&t).await;
+    let member = MemberIam::from_client(iam, t.member.clone());
+
+    // Ensure: create from nothing, then repair every kind of drift.
+    member.ensure_role(&spec).await.unwrap();
+    check(SessionPurpose::Ensure, &requests);
+    admin
+        .update_assume_role_policy()
+        .role_name(&role)
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    admin
+        .detach_role_policy()
+        .role_name(&role)
+        .policy_arn(SECURITY_AUDIT)
+        .send()
+        .await
+        .unwrap();
+    admin
+        .attach_role_policy()
+        .role_name(&role)
+        .policy_arn(READ_ONLY)
+        .send()
+        .await
+        .unwrap();
+    admin
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("backdoor")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": "*", "Resource": "*"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(member.ensure_role(&spec).await.unwrap().repaired.len(), 4);
+    let repairs = check(SessionPurpose::Ensure, &requests);
+    // The extra policy could be detached, but never attached again.
+    let read_only_again = vec![
+        ("Action".to_owned(), "AttachRolePolicy".to_owned()),
+        ("RoleName".to_owned(), role.clone()),
+        ("PolicyArn".to_owned(), READ_ONLY.to_owned()),
+    ];
+    assert!(!session_allows(
+        &policy(SessionPurpose::Ensure),
+        &read_only_again
+    ));
+    assert!(repairs.len() > 4);
+
+    // Inspect: a report only reads.
+    member.inspect_role(&spec).await.unwrap();
+    check(SessionPurpose::Inspect, &requests);
+    let write = [
+        ("Action".to_owned(), "UpdateAssumeRolePolicy".to_owned()),
+        ("RoleName".to_owned(), role.clone()),
+    ];
+    assert!(!session_allows(&policy(SessionPurpose::Inspect), &write));
+
+    // Delete: offboarding takes the role apart.
+    assert_eq!(
+        member
+            .delete_role(VendorName::Skyhigh, &role)
+            .await
+            .unwrap(),
+        RoleDeletion::Deleted
+    );
+    check(SessionPurpose::Delete, &requests);
+
+    // No session touches another role, the member access role least of all.
+    for purpose in [
+        SessionPurpose::Inspect,
+        SessionPurpose::Ensure,
+        SessionPurpose::Delete,
+    ] {
+        let other = vec![
+            ("Action".to_owned(), "GetRole".to_owned()),
+            (
+                "RoleName".to_owned(),
+                "OrganizationAccountAccessRole".to_owned(),
+            ),
+        ];
+        assert!(!session_allows(&policy(purpose), &other), "{purpose:?}");
+    }
+
+    // A half-created role's clean-up stays inside the ensure session.
+    let mut bad = spec.clone();
+    bad.managed_policies = vec!["arn:aws:iam::aws:policy/NoSuchPolicyAnywhere".into()];
+    member.ensure_role(&bad).await.unwrap_err();
+    let requests = std::mem::take(&mut *requests.lock().unwrap());
+    let bad_policy = session_policy(
+        SessionPurpose::Ensure,
+        &t.member,
+        &role,
+        &bad.managed_policies,
+    );
+    assert!(requests
+        .iter()
+        .any(|r| r.iter().any(|(k, v)| k == "Action" && v == "DeleteRole")));
+    for request in &requests {
+        assert!(session_allows(&bad_policy, request), "{request:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_emulator_accepts_each_session_policy_on_assume_role() {
+    let t = fresh_org().await;
+    let sts = aws_sdk_sts::Client::new(&t.sdk);
+    let spec = spec(VendorName::Risken, Some("ext-id-0123456789"));
+    for purpose in [
+        SessionPurpose::Inspect,
+        SessionPurpose::Ensure,
+        SessionPurpose::Delete,
+    ] {
+        let policy = session_policy(purpose, &t.member, &spec.name, &spec.managed_policies);
+        MemberIam::assume(
+            &t.sdk,
+            &sts,
+            &t.member,
+            "OrganizationAccountAccessRole",
+            &format!("vendorlink-risken-{}", purpose.as_str()),
+            &policy,
+        )
+        .await
+        .unwrap();
+    }
 }

@@ -13,7 +13,7 @@ async fn trust_parameters_come_from_iam_parameters() {
         .trust_parameters()
         .await
         .unwrap();
-    assert_eq!(trust.principal.as_str(), "968898580625");
+    assert_eq!(trust.principal.arn(), "arn:aws:iam::968898580625:root");
     assert_eq!(
         trust.external_id.unwrap().expose(),
         "ex53e827-a724-4a2a-9fec-b13761540785"

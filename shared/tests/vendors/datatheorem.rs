@@ -9,7 +9,7 @@ async fn registers_an_aws_cloud_authenticator() {
     let sb = Sandbox::start(json!({})).await;
     let client = sb.client(Datatheorem, secret(Datatheorem));
     let trust = client.trust_parameters().await.unwrap();
-    assert_eq!(trust.principal.as_str(), "111122223333");
+    assert_eq!(trust.principal.arn(), "arn:aws:iam::111122223333:root");
     let registration = client.register(&account(1)).await.unwrap();
     assert_eq!(registration.status, RegistrationStatus::Active);
     assert!(!registration.reference.is_empty());

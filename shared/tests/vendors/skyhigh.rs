@@ -12,7 +12,7 @@ async fn trust_parameters_come_from_trust_details() {
         .trust_parameters()
         .await
         .unwrap();
-    assert_eq!(trust.principal.as_str(), "522462218264");
+    assert_eq!(trust.principal.arn(), "arn:aws:iam::522462218264:root");
     assert_eq!(
         trust.external_id.unwrap().expose(),
         "skyhigh-sandbox-external-id"

@@ -151,6 +151,7 @@ impl Sandbox {
         secret["base_url"] = json!(self.base(vendor));
         let parsed = VendorSecret::parse(vendor, "test", &secret.to_string()).unwrap();
         let http = VendorHttp::with_timeouts(Duration::from_secs(2), Duration::from_secs(5))
+            .map(|h| h.allowing_loopback_http(true))
             .unwrap()
             .with_backoff(Duration::from_millis(20));
         vendors::connect(&http, parsed).unwrap()

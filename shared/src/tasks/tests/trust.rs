@@ -50,7 +50,10 @@ async fn stellar_cyber_s_role_trusts_the_exact_principal_the_secret_names() {
         .unwrap();
     assert_eq!(
         trusted_principal(&role),
-        ("arn:aws:iam::777788889999:role/stellar-connector".into(), None)
+        (
+            "arn:aws:iam::777788889999:role/stellar-connector".into(),
+            None
+        )
     );
 }
 
