@@ -290,10 +290,14 @@ fn statement_resources(first: &str, rest: &[&str]) -> Vec<String> {
     resources
 }
 
-/// The vendor a `${SecretPrefix}<vendor>-??????` secret ARN names; anything
-/// else as written.
+/// The vendor a `${SecretPrefix}<vendor>-??????` secret ARN names (also as
+/// `!If [Enables<Vendor>, !Sub "<arn>", !Ref AWS::NoValue]`); anything else
+/// as written.
 fn secret_name(resource: &str) -> String {
     let resource = resource.trim().trim_matches(['"', '\'']);
+    let resource = resource
+        .strip_suffix(", !Ref AWS::NoValue]")
+        .unwrap_or(resource);
     match resource.split_once("${SecretPrefix}") {
         Some((_, name)) => {
             let name = name.trim_end_matches(['"', '\'']);
