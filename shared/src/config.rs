@@ -16,8 +16,16 @@ pub struct Config {
     pub ledger_table: String,
     pub tag_prefix: String,
     pub notify_topic_arn: Option<String>,
-    /// Seconds the state machine waits between two vendor status checks.
+    /// Seconds the state machine waits before the first vendor status
+    /// check; later waits grow by half up to [`MAX_POLL_WAIT_SECONDS`].
     pub poll_seconds: u32,
+    /// How long a pending vendor is polled in all (`POLL_BUDGET_SECONDS`).
+    pub poll_budget_seconds: u32,
+    /// How long the branch waits after creating or changing a role before
+    /// the first vendor call (`ROLE_PROPAGATION_SECONDS`): IAM is
+    /// eventually consistent, and a vendor in another account may not be
+    /// able to assume a brand-new role for some seconds.
+    pub role_propagation_seconds: u32,
     /// Whether an account moved out of the included OUs is offboarded (else
     /// only reported).
     pub offboard_on_scope_exit: bool,
@@ -29,6 +37,29 @@ pub struct Config {
     /// over plain http on loopback, and only then is a secret's `http://`
     /// base URL used. The template never sets it.
     pub local_stack: bool,
+}
+
+/// The longest wait between two status checks of a pending vendor.
+pub const MAX_POLL_WAIT_SECONDS: u32 = 600;
+/// Polling a pending vendor stops after four hours by default: real RISKEN
+/// scans (cloudsploit, portscan) can take hours.
+pub const DEFAULT_POLL_BUDGET_SECONDS: u32 = 4 * 3600;
+/// IAM propagation allowed before the first vendor call after a role change.
+pub const DEFAULT_ROLE_PROPAGATION_SECONDS: u32 = 15;
+/// For this long after a role was created or changed, a vendor that says it
+/// cannot assume it is waited for (`Retryable.RoleNotReady`, or a stalled
+/// registration registered again) instead of failing the vendor.
+pub const ROLE_NOT_READY_WINDOW_SECONDS: u64 = 15 * 60;
+
+impl Config {
+    /// How a pending vendor is polled.
+    pub fn poll_policy(&self) -> crate::contract::PollPolicy {
+        crate::contract::PollPolicy {
+            first_wait: self.poll_seconds,
+            max_wait: MAX_POLL_WAIT_SECONDS,
+            budget: self.poll_budget_seconds,
+        }
+    }
 }
 
 /// Whether an account is in scope, and why not.
@@ -145,6 +176,32 @@ impl Config {
             },
         };
 
+        let poll_budget_seconds = match value("POLL_BUDGET_SECONDS") {
+            None => DEFAULT_POLL_BUDGET_SECONDS,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (60..=7 * 86400).contains(&n) => n,
+                _ => {
+                    problems.push(format!(
+                        "POLL_BUDGET_SECONDS: `{raw}` is not a number of seconds from 60 to 604800"
+                    ));
+                    DEFAULT_POLL_BUDGET_SECONDS
+                }
+            },
+        };
+
+        let role_propagation_seconds = match value("ROLE_PROPAGATION_SECONDS") {
+            None => DEFAULT_ROLE_PROPAGATION_SECONDS,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if n <= 600 => n,
+                _ => {
+                    problems.push(format!(
+                        "ROLE_PROPAGATION_SECONDS: `{raw}` is not a number of seconds from 0 to 600"
+                    ));
+                    DEFAULT_ROLE_PROPAGATION_SECONDS
+                }
+            },
+        };
+
         let offboard_on_scope_exit = match value("OFFBOARD_ON_SCOPE_EXIT").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -199,6 +256,8 @@ impl Config {
             tag_prefix,
             notify_topic_arn,
             poll_seconds,
+            poll_budget_seconds,
+            role_propagation_seconds,
             offboard_on_scope_exit,
             extra_managed_policies,
             local_stack,

@@ -200,9 +200,21 @@ pub struct VendorItem {
     /// Times a stalled registration was registered again.
     #[serde(default)]
     pub resumes: u32,
-    /// How long the state machine waits before the next check.
+    /// How long the state machine waits before the next step: IAM
+    /// propagation after ensure-trust-role changed the role, else the wait
+    /// before the next status check.
     #[serde(default)]
     pub wait_seconds: u32,
+    /// When ensure-trust-role created or changed the role (Unix seconds):
+    /// for a while after, a vendor that cannot assume it yet is waited for.
+    #[serde(default)]
+    pub role_changed_at: Option<u64>,
+    /// When the vendor first answered "pending" (Unix seconds).
+    #[serde(default)]
+    pub polling_since: Option<u64>,
+    /// The polling budget ran out while the vendor was still pending.
+    #[serde(default)]
+    pub expired: bool,
 }
 
 impl VendorItem {
@@ -213,10 +225,16 @@ impl VendorItem {
         self
     }
 
-    pub(crate) fn pending(mut self, reference: String, wait_seconds: u32) -> Self {
+    /// Waits for the vendor: the first wait is `poll.first_wait`, each next
+    /// one half again as long, up to `poll.max_wait`; once `poll.budget`
+    /// seconds have gone since the first pending answer, the item is
+    /// `expired` (the state machine stops polling it).
+    pub(crate) fn pending(mut self, reference: String, poll: PollPolicy, now: u64) -> Self {
         self.status = ItemStatus::Pending;
         self.reference = Some(reference);
-        self.wait_seconds = wait_seconds;
+        let since = *self.polling_since.get_or_insert(now);
+        self.wait_seconds = poll.wait(self.polls);
+        self.expired = now.saturating_sub(since) >= u64::from(poll.budget);
         self
     }
 
@@ -233,6 +251,31 @@ impl VendorItem {
             account_name: self.account.account_name.clone(),
             role_arn,
         }
+    }
+}
+
+/// How a pending vendor is polled: waits growing by half from `first_wait`
+/// to `max_wait`, for at most `budget` seconds in all (Step Functions waits
+/// cost nothing, so the budget is hours: a RISKEN scan can take that long).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPolicy {
+    pub first_wait: u32,
+    pub max_wait: u32,
+    pub budget: u32,
+}
+
+impl PollPolicy {
+    /// The wait before check number `polls + 1`.
+    pub fn wait(self, polls: u32) -> u32 {
+        let ceiling = self.max_wait.max(self.first_wait);
+        let mut wait = u64::from(self.first_wait);
+        for _ in 0..polls.min(64) {
+            wait = (wait * 3).div_ceil(2);
+            if wait >= u64::from(ceiling) {
+                return ceiling;
+            }
+        }
+        wait.min(u64::from(ceiling)) as u32
     }
 }
 

@@ -107,6 +107,8 @@ pub struct Error {
     /// unreadable (a timeout, a dropped connection, a 5xx, a garbled 2xx):
     /// the other side may have acted.
     ambiguous: bool,
+    /// The vendor said it could not assume the role.
+    role_refusal: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -144,6 +146,7 @@ impl Error {
             vendor: None,
             http_status: None,
             ambiguous: false,
+            role_refusal: false,
         }
     }
 
@@ -186,6 +189,18 @@ impl Error {
     /// Whether the other side may have acted although the call failed.
     pub fn is_ambiguous(&self) -> bool {
         self.ambiguous
+    }
+
+    /// Whether the vendor refused because it could not assume the role
+    /// (recognised by the vendor client from the answer's structure).
+    pub fn is_role_refusal(&self) -> bool {
+        self.role_refusal
+    }
+
+    /// Marks the error as the vendor's "cannot assume the role".
+    pub fn role_refusal(mut self) -> Self {
+        self.role_refusal = true;
+        self
     }
 
     /// Marks the error as one after which the other side may have acted.

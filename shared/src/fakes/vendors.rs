@@ -46,6 +46,9 @@ pub struct FakeVendorBehaviour {
     /// A registration stalls (the vendor could not assume the role yet)
     /// until `register` has been called this many times for the account.
     pub stalls_until_registers: u32,
+    /// `register` refuses this many times first, as a vendor that cannot
+    /// assume the role yet refuses it (Cloudcraft's 400), creating nothing.
+    pub refuses_role: u32,
 }
 
 impl Default for FakeVendorBehaviour {
@@ -59,6 +62,7 @@ impl Default for FakeVendorBehaviour {
             removal_pending_polls: 0,
             removal_stalls: false,
             stalls_until_registers: 0,
+            refuses_role: 0,
         }
     }
 }
@@ -78,6 +82,8 @@ struct State {
     /// Pending removals: reference -> checks made.
     removals: HashMap<String, u32>,
     created: usize,
+    /// `register` calls refused as "cannot assume the role".
+    role_refusals: u32,
 }
 
 /// One vendor's state and behaviour.
@@ -183,6 +189,15 @@ impl Vendor for FakeClient {
         let behaviour = self.vendor.behaviour();
         self.vendor.faults.run("vendor.register", || {
             let mut state = self.vendor.lock();
+            if state.role_refusals < behaviour.refuses_role {
+                state.role_refusals += 1;
+                return Err(crate::error::Error::new(
+                    crate::error::ErrorKind::Vendor,
+                    format!("cannot assume {}", account.role_arn),
+                )
+                .with_status(400)
+                .role_refusal());
+            }
             if behaviour.lookup {
                 if let Some(held) = state.registrations.iter_mut().find(|h| {
                     h.account.account_id == account.account_id

@@ -22,6 +22,8 @@ pub mod resolve;
 
 use std::time::{Duration, SystemTime};
 
+use crate::config::ROLE_NOT_READY_WINDOW_SECONDS;
+
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use tracing::warn;
 
@@ -77,6 +79,20 @@ pub(crate) async fn in_scope<T>(
         .in_step(step)
         .for_account(&item.account.account_id)
         .for_vendor(item.vendor)
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Whether a role created or changed at `changed_at` may still be
+/// propagating to the vendor (see [`ROLE_NOT_READY_WINDOW_SECONDS`]).
+pub(crate) fn role_may_be_propagating(changed_at: Option<u64>) -> bool {
+    changed_at.is_some_and(|at| unix_now().saturating_sub(at) < ROLE_NOT_READY_WINDOW_SECONDS)
 }
 
 pub(crate) fn now_minus(age: Duration) -> Option<String> {

@@ -90,7 +90,7 @@ async fn deregister(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
 
     match outcome {
         Deregistration::Pending { reference } => {
-            Ok(item.pending(reference, ctx.config.poll_seconds))
+            Ok(item.pending(reference, ctx.config.poll_policy(), super::unix_now()))
         }
         Deregistration::ManualStepRequired { instruction } => {
             advance(

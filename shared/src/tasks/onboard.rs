@@ -10,17 +10,24 @@ use crate::error::{Error, ErrorKind, Result, Step};
 use crate::ledger::{LedgerEntry, LedgerState, Transition, TransitionOutcome};
 use crate::vendors::{RegistrationStatus, Vendor};
 
-use super::{advance, in_scope, now_minus, Context, SecretRead};
+use super::{advance, in_scope, now_minus, role_may_be_propagating, unix_now, Context, SecretRead};
 
 /// A claim not moved for this long belongs to an execution that died.
-/// (An execution polls a vendor for at most 60 checks of at most an hour
-/// each by configuration; in practice minutes. Two hours leaves room.)
+/// (A polling execution refreshes its claim at every check, and checks are
+/// at most `MAX_POLL_WAIT_SECONDS` apart: two hours leaves ample room.)
 pub(crate) const STALE_CLAIM: Duration = Duration::from_secs(2 * 3600);
 
 /// How many times a stalled registration is registered again before it
 /// fails: with the poll wait between them (30 s by default), IAM has
 /// minutes to propagate a new role to the vendor.
 const MAX_RESUMES: u32 = 6;
+
+/// Whether a stalled registration (the vendor could not assume the role) is
+/// registered again: a few times in any case, and for as long as the role
+/// may still be propagating.
+fn may_resume(item: &VendorItem) -> bool {
+    item.resumes < MAX_RESUMES || role_may_be_propagating(item.role_changed_at)
+}
 
 /// Claims the account for the vendor in the ledger, then creates or repairs
 /// the vendor's trust role in it.
@@ -62,6 +69,14 @@ async fn ensure(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
         Transition::role_ready(&ensured.arn).held_by(&item.execution),
     )
     .await?;
+    // A role just created or changed waits (a Step Functions Wait) for IAM
+    // to propagate it before the vendor is asked to assume it.
+    if !ensured.repaired.is_empty() {
+        item.role_changed_at = Some(unix_now());
+        item.wait_seconds = ctx.config.role_propagation_seconds;
+    } else {
+        item.wait_seconds = 0;
+    }
     item.role_arn = Some(ensured.arn);
     item.status = ItemStatus::Continue;
     Ok(item)
@@ -195,6 +210,23 @@ async fn submit(
         Some(reference) => client.register_again(&account_to_register, reference).await,
         None => client.register(&account_to_register).await,
     };
+    // A vendor that says it cannot assume the role yet, while the role may
+    // still be propagating, is asked again later (the step's RoleNotReady
+    // retries), never failed.
+    let attempt = attempt.map_err(|e| {
+        if e.is_role_refusal() && role_may_be_propagating(item.role_changed_at) {
+            Error::new(
+                ErrorKind::RoleNotReady,
+                format!(
+                    "{vendor} cannot assume the role yet (created or changed moments ago; IAM \
+                     propagates it within minutes): {}",
+                    e.message()
+                ),
+            )
+        } else {
+            e
+        }
+    });
     let registration = match attempt {
         Ok(registration) => registration,
         Err(e) if e.is_ambiguous() && !client.finds_existing() => {
@@ -266,16 +298,18 @@ async fn settle(
 ) -> Result<VendorItem> {
     let (account, vendor) = (item.account.account_id.clone(), item.vendor);
     let (outcome, warnings) = match status.bounded() {
-        RegistrationStatus::Pending => return Ok(item.pending(reference, ctx.config.poll_seconds)),
+        RegistrationStatus::Pending => {
+            return Ok(item.pending(reference, ctx.config.poll_policy(), unix_now()))
+        }
         RegistrationStatus::Active => (Outcome::Active, Vec::new()),
         RegistrationStatus::ActiveWithWarnings { warnings } => {
             (Outcome::RegisteredWithWarnings, warnings)
         }
-        RegistrationStatus::Stalled { reason } if item.resumes < MAX_RESUMES => {
+        RegistrationStatus::Stalled { reason } if may_resume(&item) => {
             // Checked again after the usual wait; the next check registers
             // again (which converges: it does only what is missing).
             info!(reason = %reason, resumes = item.resumes, "registration stalled; resuming after a wait");
-            return Ok(item.pending(reference, ctx.config.poll_seconds));
+            return Ok(item.pending(reference, ctx.config.poll_policy(), unix_now()));
         }
         RegistrationStatus::Failed { reason } | RegistrationStatus::Stalled { reason } => {
             return Err(Error::new(
@@ -323,7 +357,9 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
     item.polls += 1;
     if item.action == Action::Offboard {
         return match status {
-            RegistrationStatus::Pending => Ok(item.pending(reference, ctx.config.poll_seconds)),
+            RegistrationStatus::Pending => {
+                Ok(item.pending(reference, ctx.config.poll_policy(), unix_now()))
+            }
             // A stalled removal (the vendor could not assume the role) did
             // not remove anything either: never record it as offboarded.
             RegistrationStatus::Failed { reason } | RegistrationStatus::Stalled { reason } => {
@@ -345,7 +381,7 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
         };
     }
     if let RegistrationStatus::Stalled { reason } = &status {
-        if item.resumes < MAX_RESUMES {
+        if may_resume(&item) {
             // Register again: the client does only what is missing (RISKEN
             // scans again, Skyhigh submits an account its failed request
             // left out), then keep polling.

@@ -198,8 +198,8 @@ mod tests {
     #[test]
     fn plain_text_is_kept() {
         assert_eq!(
-            cause_text("the vendor did not finish within 60 status checks"),
-            "the vendor did not finish within 60 status checks"
+            cause_text("the vendor did not finish within the polling budget (POLL_BUDGET_SECONDS)"),
+            "the vendor did not finish within the polling budget (POLL_BUDGET_SECONDS)"
         );
         let cause = serde_json::json!({"Error": "X", "Cause": "not json"}).to_string();
         assert_eq!(cause_text(&cause), "not json");

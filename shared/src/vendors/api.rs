@@ -177,7 +177,6 @@ pub(crate) fn issued_trust(
     })
 }
 
-/// Whether a vendor's error text says it could not assume the role: what
 /// An id a vendor gave (or the ledger kept) checked before it goes into a
 /// URL path: 1 to 128 of letters, digits and `._:-`. Anything else (a `/`,
 /// `..`, `?`, `%`) could point the request elsewhere: `Fatal.Vendor`.

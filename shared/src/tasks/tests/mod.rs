@@ -7,6 +7,7 @@ mod heal;
 mod lifecycle;
 mod offboard;
 mod onboard;
+mod propagation;
 mod reconcile;
 mod record;
 mod resolve;

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use crate::secret::Secret;
 use super::secret::CloudcraftSecret;
 use crate::policy::TrustParameters;
@@ -123,15 +123,11 @@ impl Vendor for Cloudcraft {
         }));
         let response = match self.api.http.send(&call, request).await {
             Ok(response) => response,
-            // Cloudcraft assumes the role at once to validate it; right after
-            // the role is created IAM may not have propagated it yet.
-            Err(err) if err.kind() == ErrorKind::Vendor && mentions_assume_role(err.message()) => {
-                return Err(crate::error::Error::new(
-                    ErrorKind::RoleNotReady,
-                    err.message().to_owned(),
-                )
-                .for_vendor(VendorName::Cloudcraft))
-            }
+            // Cloudcraft assumes the role at once to validate it and answers
+            // 400 when it cannot (notes: "Cloudcraft answers 400 on POST");
+            // right after the role is created IAM may not have propagated
+            // it yet. register-account waits for it while the role is new.
+            Err(err) if err.http_status() == Some(400) => return Err(err.role_refusal()),
             Err(err) => return Err(err),
         };
         let created: CloudcraftAccount = call.json(response).await?;
@@ -177,10 +173,4 @@ impl Vendor for Cloudcraft {
             .await?;
         Ok(Some(listed.contains(&account.role_arn)))
     }
-}
-
-/// Whether a refusal is about assuming the role (not yet assumable).
-pub(crate) fn mentions_assume_role(message: &str) -> bool {
-    let lower = message.to_ascii_lowercase();
-    lower.contains("assume") || lower.contains("sts:assumerole")
 }
