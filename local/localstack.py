@@ -171,6 +171,13 @@ def demo_secrets(sandbox_url: str, seed: dict[str, Any]) -> dict[str, dict[str, 
             # connector's exact IAM principal.
             "principal_arn": f"arn:aws:iam::{DEMO_PRINCIPALS['stellarcyber']}:role/stellar-connector",
             "base_url": f"{base}/stellarcyber",
+            # The appliance's AWS CloudTrail connector (docs/vendors/stellarcyber.md).
+            "connector_template": {
+                "name": "vendorlink-aws-{{account_id}}", "type": "aws_cloudtrail", "cust_id": "{{tenant_id}}",
+                "description": "AWS account {{account_name}} ({{account_id}}), managed by vendorlink",
+                "config": {"role_arn": "{{role_arn}}", "bucket": "vendorlink-demo-cloudtrail",
+                           "prefix": "AWSLogs/{{account_id}}/CloudTrail", "file_type": "gzip"},
+            },
         },
     }
 

@@ -20,17 +20,5 @@ def role_account(value: Any) -> str | None:
     return match.group(1) if match else None
 
 
-def role_arns_in(value: Any) -> list[str]:
-    """Every string in a JSON value (objects and arrays searched depth-first, in
-    order) that is a role ARN, without repeats."""
-    if isinstance(value, dict):
-        found = [arn for item in value.values() for arn in role_arns_in(item)]
-    elif isinstance(value, list):
-        found = [arn for item in value for arn in role_arns_in(item)]
-    else:
-        found = [value] if is_role_arn(value) else []
-    return list(dict.fromkeys(found))
-
-
 def rfc3339(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

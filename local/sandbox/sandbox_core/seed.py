@@ -49,16 +49,19 @@ def load_seed(path: str | None, vendor_classes: Sequence[type[Vendor]]) -> dict[
 
 
 def _seed_value(name: str, default: Any, value: Any) -> Any:
-    if isinstance(default, float):
+    if isinstance(default, bool):  # before int: a bool is an int to Python, not to a seed file
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        kind = "number" if isinstance(default, float) else type(default).__name__
+        kind = ("boolean" if isinstance(default, bool) else "number" if isinstance(default, float)
+                else type(default).__name__)
         raise SeedError(f"seed field {name} must be a {kind}")
-    if isinstance(value, (int, float)) and value < 0:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
         raise SeedError(f"seed field {name} must not be negative")
     if isinstance(value, str) and not value:
         raise SeedError(f"seed field {name} must not be empty")

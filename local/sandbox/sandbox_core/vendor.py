@@ -8,10 +8,11 @@ prefix, routes, default seed and state; vendors/__init__.py registers it.
 from __future__ import annotations
 
 import hmac
+import math
 import re
 from typing import Any, NoReturn
 
-from sandbox_core.exchange import Reject, Request, Response
+from sandbox_core.exchange import Reject, Request, Response, control_error
 from sandbox_core.roles import RolePropagation
 
 
@@ -31,10 +32,16 @@ class Vendor:
     # Control calls of this vendor: (method, path under /_sandbox/<name>/, handler method name).
     # The handler takes the JSON object body and returns the JSON answer.
     control_routes: tuple[tuple[str, str, str], ...] = ()
+    # Seed fields (non-negative numbers) that the vendor's control call `POST
+    # /_sandbox/<name>/timing` (handler `set_timing`) changes at run time. The vendor
+    # reads them from `self.timing`, and its `reset` calls `reset_timing`, so that
+    # /_sandbox/reset restores the seed's values.
+    timing_fields: tuple[str, ...] = ()
 
     def __init__(self, roles: RolePropagation, config: dict[str, Any]):
         self.roles = roles
         self.config = config
+        self.timing: dict[str, Any] = {}
 
     @classmethod
     def check_seed(cls, config: dict[str, Any]) -> None:
@@ -57,6 +64,27 @@ class Vendor:
         """The AWS account ID of each live registration (None where one names no
         account), for `GET /_sandbox/duplicates`."""
         raise NotImplementedError
+
+    # Run-time timing knobs (`timing_fields`).
+    def reset_timing(self) -> None:
+        self.timing = {field: self.config[field] for field in self.timing_fields}
+
+    def set_timing(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Control: change some of the timing knobs; answers all of them. A field whose
+        seed default is an integer takes an integer, the others any number; none may be
+        negative. Nothing changes unless the whole body is valid."""
+        unknown = sorted(set(body) - set(self.timing_fields))
+        if unknown or not body:
+            raise control_error(f"give one or more of {', '.join(self.timing_fields)}"
+                                + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+        for field, value in body.items():
+            whole = isinstance(self.default_seed[field], int)
+            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) \
+                    or not math.isfinite(value) or value < 0:
+                kind = "integer" if whole else "number"
+                raise control_error(f"{field} must be a non-negative {kind}")
+        self.timing.update(body)
+        return dict(self.timing)
 
     # Shared behaviour; vendors override where their documented behaviour differs.
     def not_found(self, req: Request) -> Response:

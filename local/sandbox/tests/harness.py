@@ -185,6 +185,13 @@ def cc_body(name: str = "member-111122223333", role_arn: str = ROLE) -> dict[str
     return {"name": name, "roleArn": role_arn, "region": "us-east-1"}
 
 
+def sc_body(name: str = "aws-111122223333", role_arn: str = ROLE, **config: Any) -> dict[str, Any]:
+    """An AWS CloudTrail connector, the one connector type the sandbox models."""
+    return {"name": name, "type": "aws_cloudtrail",
+            "config": {"role_arn": role_arn, "bucket": "org-cloudtrail", "prefix": "AWSLogs/", "file_type": "json",
+                       **config}}
+
+
 def put_aws_body(name: str = "member", account_id: str = ACCOUNT_ID, project_id: int = PROJECT,
                  nested_project_id: int = PROJECT) -> dict[str, Any]:
     return {"project_id": project_id,

@@ -71,3 +71,56 @@ class CloudcraftTest(SandboxCase):
         self.assertTrue(1 <= int(reply.headers["Retry-After"]) <= 60)
         statuses = [entry["status"] for entry in self.control("GET", "requests?vendor=cloudcraft")["requests"]]
         self.assertEqual(statuses, [200] * 20 + [429])
+
+    def test_21_requests_of_every_kind_inside_a_minute_give_429_with_retry_after(self):
+        key = {"Authorization": f"Bearer {CC_KEY}"}
+        account = self.cc("POST", "", cc_body()).json()
+        counted = [
+            self.cc("GET", "/iamParameters"), self.cc("GET", ""), self.cc("PUT", f"/{account['id']}", cc_body()),
+            self.cc("POST", "", cc_body(name="")),  # refused by validation: still a request of the key
+            self.cc("POST", "", raw=b"{}", headers={"Content-Type": "text/plain"}),
+            self.call("GET", "/cloudcraft/no/such/api", headers=key),
+            self.cc("PATCH", "", cc_body()),
+            self.cc("DELETE", f"/{account['id']}"),
+        ]
+        self.assertEqual([r.status for r in counted], [200, 200, 200, 400, 415, 404, 405, 204])
+        self.assertEqual(self.cc("GET", "", auth="Bearer wrong").status, 401)  # not the key's request
+        for _ in range(20 - 1 - len(counted)):
+            self.assertEqual(self.cc("GET", "").status, 200)
+        self.assertEqual(self.state()["cloudcraft"]["rate_window_requests"], 20)
+        for reply in (self.cc("GET", ""), self.cc("POST", "", cc_body()),
+                      self.call("GET", "/cloudcraft/no/such/api", headers=key)):
+            self.assertIn("requests per minute", self.assertError(reply, 429))
+            self.assertTrue(1 <= int(reply.headers["Retry-After"]) <= 60, reply.headers["Retry-After"])
+        self.assertEqual(len(self.state()["cloudcraft"]["accounts"]), 0)  # the refused POST did nothing
+
+    def test_the_rate_window_spans_scenarios_until_a_reset(self):
+        for _ in range(20):
+            self.assertEqual(self.cc("GET", "").status, 200)
+        # What a test run does between scenarios, short of a reset, leaves the window alone.
+        self.control("POST", "faults", {"vendor": "cloudcraft", "status": 500, "path_contains": "nowhere"})
+        self.control("DELETE", "faults")
+        self.control("POST", "chaos", {"rate": 0, "seed": 1, "lost_share": 0})
+        self.control("DELETE", "chaos")
+        self.control("POST", "role-delay", {"seconds": 0})
+        self.control("GET", "state")
+        self.control("GET", "duplicates")
+        reply = self.cc("GET", "")
+        self.assertError(reply, 429)
+        self.assertIn("Retry-After", reply.headers)
+        self.control("POST", "reset")
+        self.assertEqual(self.cc("GET", "").status, 200)
+        self.assertEqual(self.state()["cloudcraft"]["rate_window_requests"], 1)
+
+    def test_role_delay_refuses_the_first_post_and_accepts_one_after_the_delay(self):
+        self.control("POST", "role-delay", {"seconds": 1})
+        started = time.monotonic()
+        self.assertIn(f"Unable to assume role {ROLE} from us-east-1: AccessDenied",
+                      self.assertError(self.cc("POST", "", cc_body()), 400))
+        time.sleep(0.5)
+        self.assertError(self.cc("POST", "", cc_body()), 400)  # a retry does not restart the delay
+        time.sleep(max(0.0, 1.1 - (time.monotonic() - started)))  # the delay ran from the first POST
+        created = self.cc("POST", "", cc_body())
+        self.assertEqual(created.status, 201, created.text)
+        self.assertEqual([a["roleArn"] for a in self.state()["cloudcraft"]["accounts"]], [ROLE])
+

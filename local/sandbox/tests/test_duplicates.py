@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.harness import (
-    ACCOUNT_ID, OTHER_ROLE, PROJECT, ROLE, SandboxCase, attach_body, cc_body, dt_body, put_aws_body, sky_accounts,
+    ACCOUNT_ID, OTHER_ROLE, PROJECT, ROLE, SandboxCase, attach_body, cc_body, dt_body, put_aws_body, sc_body,
+    sky_accounts,
 )
 
 SAME_ACCOUNT_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/AnotherRole"
@@ -56,13 +57,10 @@ class DuplicatesTest(SandboxCase):
         self.rk("POST", "delete-aws", {"project_id": PROJECT, "aws_id": aws_id})
         self.assertEqual(self.counts("risken"), {"registrations": 1, "accounts": 1, "duplicates": {}})
 
-    def test_stellar_cyber_counts_connectors_by_their_role_arn_or_account_id(self):
+    def test_stellar_cyber_counts_connectors_by_the_account_of_config_role_arn(self):
         token = self.sc_token()
-        for connector in ({"name": "a", "config": {"role_arn": ROLE}},
-                          {"name": "b", "role_arn": SAME_ACCOUNT_ROLE},
-                          {"name": "c", "config": {"account_id": ACCOUNT_ID}},
-                          {"name": "d", "config": {"account_id": OTHER_ACCOUNT_ID}},
-                          {"name": "e"}):
+        for connector in (sc_body(name="a"), sc_body(name="a"), sc_body(name="b", role_arn=SAME_ACCOUNT_ROLE),
+                          {**sc_body(name="c", role_arn=OTHER_ROLE), "description": f"not {ROLE}"}):
             self.assertEqual(self.sc("POST", "", connector, token=token).status, 200)
         self.assertEqual(self.counts("stellarcyber"),
-                         {"registrations": 5, "accounts": 2, "duplicates": {ACCOUNT_ID: 3}})
+                         {"registrations": 4, "accounts": 2, "duplicates": {ACCOUNT_ID: 3}})

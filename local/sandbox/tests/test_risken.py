@@ -194,6 +194,60 @@ class RiskenTest(SandboxCase):
         self.assertEqual(self.rk("POST", "delete-aws", {"project_id": PROJECT, "aws_id": aws_id}).json(), {"data": {}})
         self.assertEqual(self.rk("GET", f"list-aws?project_id={PROJECT}").json(), {"data": {}})
 
+    def test_role_delay_ends_the_first_scan_in_error_and_a_rescan_after_it_ends_ok(self):
+        self.control("POST", "role-delay", {"seconds": 1})
+        aws_id = self.put_aws()
+        self.rk("POST", "attach-datasource", attach_body(aws_id, 71))  # first seen: the delay starts
+        self.scan(aws_id)
+        self.assertEqual(self.guard_duty(aws_id)["status"], 3)
+        failed = self.guard_duty(aws_id)
+        self.assertEqual(failed["status"], 4)
+        self.assertIn("api error AccessDenied", failed["status_detail"])
+        self.assertEqual(self.guard_duty(aws_id)["status"], 4)  # an ended scan stays ended
+        time.sleep(1.05)
+        self.assertEqual(self.guard_duty(aws_id)["status"], 4)  # only a new scan recovers
+        self.scan(aws_id)
+        self.assertEqual(self.guard_duty(aws_id)["status"], 3)
+        done = self.guard_duty(aws_id)
+        self.assertEqual(done["status"], 1)
+        self.assertNotIn("status_detail", done)
+
+    def test_timing_control_makes_a_scan_take_several_reads_and_seconds(self):
+        self.assertEqual(self.control("POST", "risken/timing", {"scan_polls": 3, "scan_seconds": 0.5}),
+                         {"scan_polls": 3, "scan_seconds": 0.5})
+        started = time.monotonic()
+        aws_id = self.attach_and_scan()
+        self.assertEqual([self.guard_duty(aws_id)["status"] for _ in range(3)], [3] * 3)
+        while time.monotonic() - started < 0.4:  # read enough, not old enough
+            self.assertEqual(self.guard_duty(aws_id)["status"], 3)
+            time.sleep(0.05)
+        time.sleep(0.15)
+        self.assertEqual(self.guard_duty(aws_id)["status"], 1)
+        self.assertEqual(self.control("POST", "risken/timing", {"scan_polls": 0}),
+                         {"scan_polls": 0, "scan_seconds": 0.5})
+        self.assertEqual(self.state()["risken"]["timing"], {"scan_polls": 0, "scan_seconds": 0.5})
+
+    def test_timing_changes_apply_to_a_running_scan(self):
+        self.control("POST", "risken/timing", {"scan_polls": 100})
+        aws_id = self.attach_and_scan()
+        self.assertEqual(self.guard_duty(aws_id)["status"], 3)
+        self.control("POST", "risken/timing", {"scan_polls": 0})
+        self.assertEqual(self.guard_duty(aws_id)["status"], 1)
+
+    def test_reset_restores_the_seed_timing(self):
+        self.control("POST", "risken/timing", {"scan_polls": 9, "scan_seconds": 60})
+        self.control("POST", "reset")
+        self.assertEqual(self.state()["risken"]["timing"], {"scan_polls": 1, "scan_seconds": 0})
+        aws_id = self.attach_and_scan()
+        self.assertEqual([self.guard_duty(aws_id)["status"] for _ in range(2)], [3, 1])
+
+    def test_timing_control_refuses_invalid_values(self):
+        for body in ({}, {"scan_polls": -1}, {"scan_polls": 2.5}, {"scan_polls": False}, {"scan_seconds": "5"},
+                     {"scan_seconds": -1}, {"processing_polls": 1}, {"scan_polls": 1, "scan_seconds": None}):
+            with self.subTest(body=body):
+                self.assertError(self.call("POST", "/_sandbox/risken/timing", body), 400)
+        self.assertEqual(self.state()["risken"]["timing"], {"scan_polls": 1, "scan_seconds": 0})
+
 
 class RiskenTimingTest(SandboxCase):
     seed = {**SEED, "risken": {**SEED["risken"], "scan_polls": 0, "scan_seconds": 0.4}}

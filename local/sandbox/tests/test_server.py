@@ -145,7 +145,10 @@ class CommandLineTest(unittest.TestCase):
     def test_refuses_an_invalid_seed(self):
         with tempfile.TemporaryDirectory() as directory:
             for seed in ({"cloudcraft": {"api_kee": "x"}}, {"skyhigh": {"processing_polls": "2"}},
-                         {"risken": {"data_sources": {"aws:guard-duty": 1, "aws:portscan": 1}}}):
+                         {"risken": {"data_sources": {"aws:guard-duty": 1, "aws:portscan": 1}}},
+                         {"skyhigh": {"status_url_in_answer": 0}}, {"skyhigh": {"status_url_in_answer": "false"}},
+                         {"skyhigh": {"processing_polls": True}},
+                         {"stellarcyber": {"page_size": 0}}, {"stellarcyber": {"page_size": 101}}):
                 with self.subTest(seed=seed):
                     path = Path(directory, "seed.json")
                     path.write_text(json.dumps(seed))

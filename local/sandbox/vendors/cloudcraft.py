@@ -40,11 +40,15 @@ class Cloudcraft(Vendor):
         self.creator_id = str(uuid.uuid4())  # the user the API key belongs to
 
     def reset(self) -> None:
+        # The only place the rate window is cleared: it spans every request of the
+        # key between two /_sandbox/reset calls, whatever else the control API does.
         self.accounts: dict[str, dict[str, Any]] = {}
         self.recent_requests: deque[float] = deque()  # for the per-key rate limit
 
     def snapshot(self) -> dict[str, Any]:
-        return {"accounts": list(self.accounts.values())}
+        window_start = time.time() - 60
+        return {"accounts": list(self.accounts.values()),
+                "rate_window_requests": sum(1 for ts in self.recent_requests if ts > window_start)}
 
     def registered_accounts(self) -> list[str | None]:
         return [role_account(account["roleArn"]) for account in self.accounts.values()]
@@ -52,11 +56,30 @@ class Cloudcraft(Vendor):
     def error(self, status: int, message: str) -> Response:
         return json_response(status, {"error": message})
 
-    def authenticate(self, req: Request) -> None:
+    def has_key(self, req: Request) -> bool:
         scheme, key = req.authorization()
-        if scheme.lower() != "bearer" or not secret_equals(key, self.config["api_key"]):
+        return scheme.lower() == "bearer" and secret_equals(key, self.config["api_key"])
+
+    def authenticate(self, req: Request) -> None:
+        if not self.has_key(req):
             self.fail(401, "Unauthorized: send 'Authorization: Bearer <API key>'")
-        # Notes: 20 requests per minute per API key, then 429 (a sliding window).
+        self.count_request()
+
+    # A request with the key counts against its limit whatever it asks for, so an
+    # unknown path or a wrong method counts too (and gets 429 once over the limit).
+    def not_found(self, req: Request) -> Response:
+        if self.has_key(req):
+            self.count_request()
+        return super().not_found(req)
+
+    def method_not_allowed(self, req: Request, allowed: list[str]) -> Response:
+        if self.has_key(req):
+            self.count_request()
+        return super().method_not_allowed(req, allowed)
+
+    def count_request(self) -> None:
+        """Count a request of the API key, or refuse it with 429 when the key is over
+        its limit. Notes: 20 requests per minute per API key (a sliding window)."""
         limit, now = self.config["rate_limit_per_minute"], time.time()
         while self.recent_requests and self.recent_requests[0] <= now - 60:
             self.recent_requests.popleft()

@@ -58,9 +58,10 @@ class DataTheorem(Vendor):
             self.fail(400, "aws_credential.role_arn must be an IAM role ARN")
         if not isinstance(external_id, str) or not external_id:
             self.fail(400, "aws_credential.external_id is required")
-        # Data Theorem documents no check of the role on creation and has no status
-        # API, so a role not yet assumable is accepted; it still counts as seen, so the
-        # role delay runs from the first vendor that was told of the role.
+        # Data Theorem's onboarding page (the seed's revision and the current one) says
+        # nothing of assuming the role when the authenticator is created, gives no error
+        # for it, and there is no status API: a role not yet assumable is accepted. It
+        # still counts as seen, so the role delay runs from here for the other vendors.
         self.roles.see(role_arn)
         authenticator = {
             "id": str(uuid.uuid4()),

@@ -113,7 +113,8 @@ class Risken(Vendor):
         "scan_polls": 1,
         "scan_seconds": 0.0,
     }
-    control_routes = (("POST", "datasource-error", "force_error"),)
+    timing_fields = ("scan_polls", "scan_seconds")
+    control_routes = (("POST", "datasource-error", "force_error"), ("POST", "timing", "set_timing"))
 
     @classmethod
     def check_seed(cls, config: dict[str, Any]) -> None:
@@ -132,11 +133,13 @@ class Risken(Vendor):
         self.attachments: dict[tuple[int, int], dict[str, Any]] = {}  # (aws_id, aws_data_source_id)
         self.scans: dict[tuple[int, int], dict[str, Any]] = {}  # running scans, same keys
         self.forced_errors: dict[tuple[str, str], str] = {}  # (aws_account_id, data source) -> detail
+        self.reset_timing()
 
     def snapshot(self) -> dict[str, Any]:
         return {"aws": list(self.aws.values()), "data_sources": list(self.attachments.values()),
                 "forced_errors": [{"aws_account_id": account, "data_source": source, "status_detail": detail}
-                                  for (account, source), detail in self.forced_errors.items()]}
+                                  for (account, source), detail in self.forced_errors.items()],
+                "timing": self.timing}
 
     def registered_accounts(self) -> list[str | None]:
         # One registration per aws entry; attachments hang off an entry, one per data source.
@@ -319,11 +322,12 @@ class Risken(Vendor):
 
     def advance_scan(self, key: tuple[int, int]) -> None:
         """A list-datasource read of a scanning attachment: complete it once it has
-        been read `scan_polls` times and `scan_seconds` have passed."""
+        been read `scan_polls` times and `scan_seconds` have passed (by the current
+        timing, which /_sandbox/risken/timing may have changed since the scan began)."""
         scan = self.scans.get(key)
         if scan is None:
             return
-        if scan["polls"] < self.config["scan_polls"] or time.time() - scan["started_at"] < self.config["scan_seconds"]:
+        if scan["polls"] < self.timing["scan_polls"] or time.time() - scan["started_at"] < self.timing["scan_seconds"]:
             scan["polls"] += 1
             return
         del self.scans[key]

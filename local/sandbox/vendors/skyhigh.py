@@ -33,9 +33,10 @@ class Skyhigh(Vendor):
     """AWS Account Management API, post-5.4.0 (docs/vendors/skyhigh.md).
 
     provisionAccounts, addAccounts and deleteAccounts answer "being processed"
-    with a provisionStatus URL; the request completes after `processing_polls`
-    status reads and `processing_seconds`, and only then do its accounts appear
-    in (or leave) provisionedAccounts.
+    with a provisionStatus URL (or, with the seed's `status_url_in_answer` false,
+    without one); the request completes after `processing_polls` reads and
+    `processing_seconds`, and only then do its accounts appear in (or leave)
+    provisionedAccounts.
     """
 
     name = "skyhigh"
@@ -54,17 +55,20 @@ class Skyhigh(Vendor):
         "external_id": "skyhigh-sandbox-external-id",
         "processing_polls": 1,
         "processing_seconds": 0.0,
+        "status_url_in_answer": True,
     }
-    control_routes = (("POST", "outcome", "set_outcome"),)
+    timing_fields = ("processing_polls", "processing_seconds")
+    control_routes = (("POST", "outcome", "set_outcome"), ("POST", "timing", "set_timing"))
 
     def reset(self) -> None:
         self.instance: dict[str, Any] | None = None  # one instance per tenant, at most
         self.requests: dict[str, dict[str, Any]] = {}
         self.forced_outcomes: dict[str, dict[str, Any]] = {}
+        self.reset_timing()
 
     def snapshot(self) -> dict[str, Any]:
         return {"instance": self.instance, "requests": list(self.requests.values()),
-                "forced_outcomes": self.forced_outcomes}
+                "forced_outcomes": self.forced_outcomes, "timing": self.timing}
 
     def registered_accounts(self) -> list[str | None]:
         # Provisioned accounts only, keyed by role ARN as provisionedAccounts lists them:
@@ -103,26 +107,26 @@ class Skyhigh(Vendor):
         elif self.instance["name"] != name and self.instance["accounts"]:
             self.fail(400, f"An AWS instance named '{self.instance['name']}' already exists with accounts; "
                            "multi-instance is not supported for AWS: use addAccounts")
-        return self.submit("provision", accounts, req)
+        return self.submit("provision", accounts, req, self.ignore_errors(body))
 
     def add_accounts(self, req: Request) -> Response:
         body = self.json_object(req)
         name, accounts = self.instance_name(body), self.aws_accounts(body, names_required=True)
         self.check_options(body)
         self.existing_instance(name)
-        return self.submit("add", accounts, req)
+        return self.submit("add", accounts, req, self.ignore_errors(body))
 
     def delete_accounts(self, req: Request) -> Response:
         body = self.json_object(req)
         name, accounts = self.instance_name(body), self.aws_accounts(body, names_required=False)
         self.existing_instance(name)
-        return self.submit("delete", accounts, req)
+        return self.submit("delete", accounts, req, ignore_errors=False)
 
     def provisioned_accounts(self, req: Request) -> Response:
         name = req.param("instanceName")
         if not name:
             self.fail(400, "instanceName is required")
-        self.settle()
+        self.settle(listing=True)
         if self.instance is None or self.instance["name"] != name:
             return json_response(200, [])
         return json_response(200, list(self.instance["accounts"]))
@@ -182,23 +186,38 @@ class Skyhigh(Vendor):
         if not isinstance(body.get("notificationEmails", ""), str):
             self.fail(400, "notificationEmails must be a string")
 
+    def ignore_errors(self, body: dict[str, Any]) -> bool:
+        """Whether missing permissions still add the account (SUCCESSFUL_WITH_ERRORS)
+        rather than failing it: the request's own `ignoreErrors` (provisionAccounts and
+        addAccounts both carry one in the documentation), else the option stored with
+        the instance by the provisionAccounts that created it, else false (the page
+        names SUCCESSFUL_WITH_ERRORS only for `ignoreErrors : true`)."""
+        if "ignoreErrors" in body:
+            return body["ignoreErrors"]
+        return bool(self.instance and self.instance["options"].get("ignoreErrors", False))
+
     def existing_instance(self, name: str) -> dict[str, Any]:
         if self.instance is None or self.instance["name"] != name:
             self.fail(400, f"AWS instance '{name}' does not exist: create it with provisionAccounts")
         return self.instance
 
-    def submit(self, kind: str, accounts: list[dict[str, str]], req: Request) -> Response:
-        request_id = str(uuid.uuid4())
+    def submit(self, kind: str, accounts: list[dict[str, str]], req: Request, ignore_errors: bool) -> Response:
+        request_id, status_url = str(uuid.uuid4()), self.config["status_url_in_answer"]
         if kind == "delete":
             result, effective = {"statusMessage": "Success", "status": "SUCCESS", "errors": None}, accounts
         else:
             # The outcome is decided now, when Skyhigh would start assuming the roles.
-            result, effective = self.outcome(accounts)
+            result, effective = self.outcome(accounts, ignore_errors)
         self.requests[request_id] = {
             "id": request_id, "kind": kind, "accounts": accounts, "effective_accounts": effective,
+            "ignore_errors": ignore_errors, "status_url": status_url,
             "submitted_at": time.time(), "polls": 0, "done": False, "result": result,
         }
         self.settle()
+        if not status_url:
+            # No id anywhere: the client can follow the request only through provisionedAccounts.
+            return json_response(200, {"status": "SUCCESS", "statusMessage": "The request is being processed",
+                                       "errors": None})
         if kind == "delete":
             # The documented deleteAccounts answer names a host-relative URL without a final period.
             message = ("The request is being processed. Please call this API "
@@ -209,7 +228,8 @@ class Skyhigh(Vendor):
         # The id appears only in that URL, as the documentation shows.
         return json_response(200, {"status": "SUCCESS", "statusMessage": message, "errors": None})
 
-    def outcome(self, accounts: list[dict[str, str]]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    def outcome(self, accounts: list[dict[str, str]],
+                ignore_errors: bool) -> tuple[dict[str, Any], list[dict[str, str]]]:
         """The provisionStatus result for adding `accounts`, and the accounts it adds."""
         failed, added, errors = [], [], {}
         for account in accounts:
@@ -218,7 +238,10 @@ class Skyhigh(Vendor):
             if not self.roles.assumable(role_arn):
                 failed.append(role_arn)
                 errors[role_arn] = self.assume_role_denied(role_arn, REQUIRED_PERMISSIONS)
-            elif forced and forced["status"] == "FAILURE":
+            elif forced and (forced["status"] == "FAILURE" or not ignore_errors):
+                # Missing permissions without ignoreErrors fail as the page's example
+                # for `ignoreErrors : false` shows: Failed Authentication, AccessDenied
+                # text, then the permissions the role lacks.
                 failed.append(role_arn)
                 errors[role_arn] = self.assume_role_denied(role_arn, forced["missing_permissions"])
             else:
@@ -244,12 +267,19 @@ class Skyhigh(Vendor):
                 f"Status Code: 403; Error Code: AccessDenied; Request ID: {uuid.uuid4()})}}. "
                 f"Permissions required on this role={{[{', '.join(permissions)}]}}")
 
-    def settle(self) -> None:
-        """Complete every request that has been polled and aged enough."""
+    def settle(self, listing: bool = False) -> None:
+        """Complete every request that has been polled and aged enough (by the current
+        timing, which /_sandbox/skyhigh/timing may have changed since it was submitted).
+        A provisionedAccounts read (`listing`) that still finds a request pending counts
+        as a poll of it when its answer gave no provisionStatus URL to poll."""
         now = time.time()
         for record in self.requests.values():
-            if record["done"] or record["polls"] < self.config["processing_polls"] \
-                    or now - record["submitted_at"] < self.config["processing_seconds"]:
+            if record["done"]:
+                continue
+            if record["polls"] < self.timing["processing_polls"] \
+                    or now - record["submitted_at"] < self.timing["processing_seconds"]:
+                if listing and not record["status_url"]:
+                    record["polls"] += 1
                 continue
             record["done"] = True
             # Requests exist only while the instance does (both go on reset).

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from sandbox_core.exchange import Request, Response, json_response
-from sandbox_core.formats import role_account, role_arns_in
+from sandbox_core.formats import is_role_arn, role_account
 from sandbox_core.roles import RolePropagation
 from sandbox_core.seed import SeedError
 from sandbox_core.vendor import Vendor, secret_equals
@@ -25,11 +25,20 @@ def b64url(data: bytes) -> str:
 
 
 PREFIX = "/connect/api/v1/"
+MAX_PAGE = 100  # the largest `limit` a connector listing takes (a sandbox choice)
+CONNECTOR_TYPE = "aws_cloudtrail"  # the one connector type the sandbox models
+FILE_TYPES = ("json", "gzip")
 
 
 class StellarCyber(Vendor):
     """Public API: JWT from an API key, then connectors (docs/vendors/stellarcyber.md,
-    which also gives the sources for the connectors API)."""
+    which also gives the sources for the connectors API).
+
+    The connector schema and the list's shape are not public: the sandbox models
+    only the AWS CloudTrail connector (role ARN, bucket, prefix, file type, as the
+    connector's documentation lists them) and pages the list with skip/limit,
+    both documented sandbox choices.
+    """
 
     name = "stellarcyber"
     TOKEN_PATH = PREFIX + "access_token"
@@ -43,12 +52,15 @@ class StellarCyber(Vendor):
         "user_id": "api-user@example.com",
         "api_key": "stellar-sandbox-api-key",
         "jwt_lifetime_seconds": 600.0,
+        "page_size": 50,
     }
 
     @classmethod
     def check_seed(cls, config: dict[str, Any]) -> None:
         if config["jwt_lifetime_seconds"] <= 0:
             raise SeedError("stellarcyber.jwt_lifetime_seconds must be positive")
+        if not 1 <= config["page_size"] <= MAX_PAGE:
+            raise SeedError(f"stellarcyber.page_size must be from 1 to {MAX_PAGE}")
 
     def __init__(self, roles: RolePropagation, config: dict[str, Any]):
         super().__init__(roles, config)
@@ -102,21 +114,45 @@ class StellarCyber(Vendor):
         return json_response(200, {"access_token": token, "exp": expires})
 
     def list_connectors(self, req: Request) -> Response:
+        skip = self.page_param(req, "skip", 0, 0, None)
+        limit = self.page_param(req, "limit", self.config["page_size"], 1, MAX_PAGE)
         tenant = req.param("cust_id")
-        return json_response(200, {"data": [
-            connector for connector in self.connectors.values()
-            if tenant is None or connector.get("cust_id") == tenant
-        ]})
+        matching = [connector for connector in self.connectors.values()
+                    if tenant is None or connector.get("cust_id") == tenant]
+        # Creation order; `total` counts every match, so a client can tell it saw a page.
+        return json_response(200, {"data": matching[skip:skip + limit], "total": len(matching)})
+
+    def page_param(self, req: Request, name: str, default: int, low: int, high: int | None) -> int:
+        text = req.param(name)
+        if text is None:
+            return default
+        value = int(text) if text.isascii() and text.isdigit() else None
+        if value is None or value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"of {low} or more"
+            self.fail(400, f"{name} must be an integer {bounds}")
+        return value
 
     def create_connector(self, req: Request) -> Response:
         body = self.json_object(req)
         if not isinstance(body.get("name"), str) or not body["name"].strip():
             self.fail(400, "name is required")
-        # The connector's schema is not public, so any role ARN in the body counts as
-        # seen; nothing documents a check of the role on creation, nor a status to
-        # report one later, so a role not yet assumable is accepted.
-        for role_arn in role_arns_in(body):
-            self.roles.see(role_arn)
+        if body.get("type") != CONNECTOR_TYPE:
+            self.fail(400, f'type must be "{CONNECTOR_TYPE}" (the AWS CloudTrail connector)')
+        config = body.get("config")
+        if not isinstance(config, dict):
+            self.fail(400, "config must be an object")
+        if not is_role_arn(config.get("role_arn")):
+            self.fail(400, "config.role_arn must be an IAM role ARN (arn:aws:iam::<account id>:role/<name>)")
+        if not isinstance(config.get("bucket"), str) or not config["bucket"]:
+            self.fail(400, "config.bucket must be a non-empty string")
+        if not isinstance(config.get("prefix"), str):
+            self.fail(400, "config.prefix must be a string (it may be empty)")
+        if config.get("file_type") not in FILE_TYPES:
+            self.fail(400, f"config.file_type must be one of {', '.join(FILE_TYPES)}")
+        # Nothing documents a check of the role when a connector is created, nor a
+        # status to report one later, so a role not yet assumable is accepted; it
+        # still counts as seen, so the role delay runs from here for other vendors.
+        self.roles.see(config["role_arn"])
         connector = {**body, "_id": uuid.uuid4().hex[:24]}  # a MongoDB ObjectId-sized id
         self.connectors[connector["_id"]] = connector
         return json_response(200, {"data": connector})
@@ -128,17 +164,9 @@ class StellarCyber(Vendor):
 
 
 def connector_account(connector: dict[str, Any]) -> str | None:
-    """The AWS account a connector covers: that of the first role ARN in it, else a
-    12-digit `account_id` at its top level or in its `config`, else None."""
-    arns = role_arns_in(connector)
-    if arns:
-        return role_account(arns[0])
-    config = connector.get("config")
-    for holder in (connector, config if isinstance(config, dict) else {}):
-        account_id = holder.get("account_id")
-        if isinstance(account_id, str) and re.fullmatch(r"[0-9]{12}", account_id):
-            return account_id
-    return None
+    """The AWS account a connector covers: that of its `config.role_arn` (every
+    stored connector has one)."""
+    return role_account(connector["config"]["role_arn"])
 
 
 VENDOR = StellarCyber

@@ -168,7 +168,16 @@ pub(crate) fn issued_trust(
     account_id: &str,
     external_id: Secret,
 ) -> Result<TrustParameters> {
-    let principal = account_id
+    // Account ids are 12 digits; a vendor may drop the leading zeros (the
+    // Skyhigh page's own example has 11).
+    let digits = account_id.trim();
+    let padded =
+        if !digits.is_empty() && digits.len() < 12 && digits.chars().all(|c| c.is_ascii_digit()) {
+            format!("{digits:0>12}")
+        } else {
+            digits.to_owned()
+        };
+    let principal = padded
         .parse()
         .map_err(|e| call.unexpected(&format!("{field}: {e}")))?;
     Ok(TrustParameters {

@@ -29,6 +29,7 @@ pub struct VendorHttp {
     client: reqwest::Client,
     backoff: Duration,
     loopback_http: bool,
+    timeouts: (Duration, Duration),
 }
 
 impl VendorHttp {
@@ -37,10 +38,43 @@ impl VendorHttp {
     }
 
     pub fn with_timeouts(connect: Duration, request: Duration) -> Result<VendorHttp> {
+        Ok(VendorHttp {
+            client: Self::client(connect, request, None)?,
+            backoff: Duration::from_millis(250),
+            loopback_http: false,
+            timeouts: (connect, request),
+        })
+    }
+
+    /// The same client, verifying servers only against the CA
+    /// certificate(s) in `pem` (a self-hosted vendor's own CA).
+    pub fn trusting_only(&self, pem: &str) -> Result<VendorHttp> {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+            .ok()
+            .filter(|certs| !certs.is_empty())
+            .ok_or_else(|| {
+                Error::config("`ca_pem` holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+            })?;
+        let (connect, request) = self.timeouts;
+        Ok(VendorHttp {
+            client: Self::client(connect, request, Some(certs))?,
+            ..self.clone()
+        })
+    }
+
+    fn client(
+        connect: Duration,
+        request: Duration,
+        roots: Option<Vec<reqwest::Certificate>>,
+    ) -> Result<reqwest::Client> {
         // One TLS stack in the whole binary: the ring provider the AWS SDK
         // client uses too. Installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(roots) = roots {
+            builder = builder.tls_certs_only(roots);
+        }
+        builder
             .user_agent(concat!("vendorlink/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(connect)
             .timeout(request)
@@ -49,12 +83,7 @@ impl VendorHttp {
             .https_only(false)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| Error::config(format!("building the HTTP client: {e}")))?;
-        Ok(VendorHttp {
-            client,
-            backoff: Duration::from_millis(250),
-            loopback_http: false,
-        })
+            .map_err(|e| Error::config(format!("building the HTTP client: {e}")))
     }
 
     /// Lets a secret's `http://` loopback base URL be used: the local

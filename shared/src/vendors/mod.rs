@@ -67,10 +67,14 @@ macro_rules! define_vendors {
         /// vendor's public host.
         pub fn connect(http: &VendorHttp, secret: VendorSecret) -> Result<Arc<dyn Vendor>> {
             let vendor = secret.vendor();
+            let http = match secret.fields().ca_pem() {
+                Some(pem) => http.trusting_only(pem).map_err(|e| e.for_vendor(vendor))?,
+                None => http.clone(),
+            };
             let endpoint = VendorEndpoint::new(
                 http.clone(),
                 vendor,
-                base_url(http, &secret)?,
+                base_url(&http, &secret)?,
                 secret.fields().auth(),
                 secret.fields().credentials().into_iter().cloned().collect(),
             );

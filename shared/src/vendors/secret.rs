@@ -72,6 +72,12 @@ pub trait SecretFields {
     /// How the vendor's API authenticates requests made with this secret.
     fn auth(&self) -> Auth;
 
+    /// The CA certificate(s), PEM, the vendor's host is verified against
+    /// instead of the public roots (a self-hosted deployment).
+    fn ca_pem(&self) -> Option<&str> {
+        None
+    }
+
     /// The vendor's own rules, beyond the common ones.
     fn validate(&self) -> Result<(), String> {
         Ok(())

@@ -67,7 +67,9 @@ async fn deregister_removes_then_reports_not_found() {
 }
 
 #[tokio::test]
-async fn a_role_cloudcraft_cannot_assume_yet_is_role_not_ready() {
+async fn a_role_cloudcraft_cannot_assume_yet_is_a_role_refusal() {
+    // Cloudcraft's 400 on the POST: register-account turns it into
+    // Retryable.RoleNotReady while the role is new (task tests).
     let sb = Sandbox::start(json!({})).await;
     sb.post("role-delay", json!({"seconds": 60})).await;
     let err = sb
@@ -75,7 +77,8 @@ async fn a_role_cloudcraft_cannot_assume_yet_is_role_not_ready() {
         .register(&account(3))
         .await
         .unwrap_err();
-    assert_eq!(err.error_type(), "Retryable.RoleNotReady", "{err}");
+    assert!(err.is_role_refusal(), "{err}");
+    assert_eq!(err.http_status(), Some(400));
     assert_eq!(err.vendor(), Some(Cloudcraft));
 }
 

@@ -206,3 +206,124 @@ async fn registering_again_follows_a_request_still_processing_and_submits_nothin
     assert_eq!(sb.count(Skyhigh, "POST", "provisionAccounts").await, 1);
     assert_eq!(sb.count(Skyhigh, "PUT", "addAccounts").await, 1);
 }
+
+#[tokio::test]
+async fn an_answer_without_a_status_id_is_followed_through_the_listing() {
+    let sb = Sandbox::start(json!({"skyhigh": {"status_url_in_answer": false,
+        "processing_polls": 2}}))
+    .await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let reg = client.register(&account(1)).await.unwrap();
+    assert_eq!(reg.status, RegistrationStatus::Pending);
+    assert_eq!(
+        settle(&*client, 1, &reg.reference).await,
+        RegistrationStatus::Active
+    );
+    assert_eq!(sb.count(Skyhigh, "GET", "provisionStatus").await, 0);
+    // A retry of the step registers again: the listing shows it, nothing is sent.
+    let again = client
+        .register_again(&account(1), &reg.reference)
+        .await
+        .unwrap();
+    assert_eq!(again.status, RegistrationStatus::Active);
+    assert_eq!(sb.count(Skyhigh, "POST", "provisionAccounts").await, 1);
+    // Removal without an id: done once the listing no longer has the role.
+    let Deregistration::Pending { reference } = client.deregister(&account(1)).await.unwrap()
+    else {
+        panic!("expected an async deletion")
+    };
+    assert_eq!(
+        settle(&*client, 1, &reference).await,
+        RegistrationStatus::Active
+    );
+    assert_eq!(
+        client.deregister(&account(1)).await.unwrap(),
+        Deregistration::NotFound
+    );
+}
+
+#[tokio::test]
+async fn ignore_errors_is_sent_as_the_page_s_example_unless_the_secret_says_otherwise() {
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let first = client.register(&account(1)).await.unwrap();
+    settle(&*client, 1, &first.reference).await;
+    client.register(&account(2)).await.unwrap();
+    let bodies: Vec<_> = sb
+        .request_log(Skyhigh)
+        .await
+        .into_iter()
+        .filter(|r| matches!(r["method"].as_str(), Some("POST") | Some("PUT")))
+        .map(|r| r["body"]["ignoreErrors"].clone())
+        .collect();
+    assert_eq!(bodies, [json!(true), json!(true)]);
+
+    let sb = Sandbox::start(json!({})).await;
+    let mut strict = secret(Skyhigh);
+    strict["provision_options"] = json!({"ignoreErrors": false});
+    sb.client(Skyhigh, strict)
+        .register(&account(1))
+        .await
+        .unwrap();
+    let sent = sb.request_log(Skyhigh).await;
+    let post = sent.iter().find(|r| r["method"] == "POST").unwrap();
+    assert_eq!(post["body"]["ignoreErrors"], json!(false));
+}
+
+#[tokio::test]
+async fn missing_permissions_fail_where_the_secret_says_so() {
+    let sb = Sandbox::start(json!({})).await;
+    sb.post(
+        "skyhigh/outcome",
+        json!({"role_arn": account(1).role_arn, "status": "SUCCESSFUL_WITH_ERRORS",
+        "missing_permissions": ["ec2:DescribeImages"]}),
+    )
+    .await;
+    let mut s = secret(Skyhigh);
+    s["missing_permissions"] = json!("fail");
+    let client = sb.client(Skyhigh, s);
+    let reg = client.register(&account(1)).await.unwrap();
+    match settle(&*client, 1, &reg.reference).await {
+        RegistrationStatus::Failed { reason } => {
+            assert!(reason.contains("missing_permissions"), "{reason}");
+            assert!(reason.contains("ec2:DescribeImages"), "{reason}");
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn another_instance_name_is_refused_with_the_fix() {
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let reg = client.register(&account(1)).await.unwrap();
+    settle(&*client, 1, &reg.reference).await;
+    let mut other = secret(Skyhigh);
+    other["instance_name"] = json!("Another-AWS");
+    let err = sb
+        .client(Skyhigh, other)
+        .register(&account(2))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Fatal.Vendor");
+    let text = err.to_string();
+    assert!(text.contains("instance_name"), "{text}");
+    assert!(text.contains("Default-AWS"), "{text}");
+}
+
+#[tokio::test]
+async fn removing_an_account_with_no_name_left_omits_the_name() {
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Skyhigh, secret(Skyhigh));
+    let reg = client.register(&account(1)).await.unwrap();
+    settle(&*client, 1, &reg.reference).await;
+    let mut nameless = account(1);
+    nameless.account_name = String::new();
+    let Deregistration::Pending { reference } = client.deregister(&nameless).await.unwrap() else {
+        panic!("expected an async deletion")
+    };
+    assert_eq!(
+        settle(&*client, 1, &reference).await,
+        RegistrationStatus::Active
+    );
+}

@@ -47,8 +47,9 @@ async fn an_expired_token_is_refreshed_once() {
 async fn the_operator_template_shapes_the_connector() {
     let sb = Sandbox::start(json!({})).await;
     let mut s = secret(Stellarcyber);
-    s["connector_template"] = json!({"name": "ct-{{account_name}}", "type": "aws_cloudtrail",
-        "config": {"role_arn": "{{role_arn}}", "bucket": "org-trail", "tenant": "{{tenant_id}}"}});
+    s["connector_template"] = json!({"name": "ct-{{account_name}}-{{account_id}}", "type": "aws_cloudtrail",
+        "config": {"role_arn": "{{role_arn}}", "bucket": "org-trail", "prefix": "", "file_type": "json",
+                   "tenant": "{{tenant_id}}"}});
     sb.client(Stellarcyber, s)
         .register(&account(3))
         .await
@@ -56,8 +57,9 @@ async fn the_operator_template_shapes_the_connector() {
     let created = created_connector(&sb).await;
     assert_eq!(
         created["body"],
-        json!({"name": "ct-workload-3", "type": "aws_cloudtrail",
-        "config": {"role_arn": account(3).role_arn, "bucket": "org-trail", "tenant": "tenant-1"}})
+        json!({"name": format!("ct-workload-3-{}", account(3).account_id), "type": "aws_cloudtrail",
+        "config": {"role_arn": account(3).role_arn, "bucket": "org-trail", "prefix": "", "file_type": "json",
+                   "tenant": "tenant-1"}})
     );
 }
 
@@ -118,5 +120,40 @@ async fn is_registered_lists_once_per_client() {
         sb.count(Stellarcyber, "GET", "/connect/api/v1/connector")
             .await,
         listings + 1
+    );
+}
+
+#[tokio::test]
+async fn the_connector_list_is_read_through_every_page() {
+    // 105 connectors, more than one page of the client's 100: the last
+    // one is only on the second page.
+    let sb = Sandbox::start(json!({})).await;
+    let client = sb.client(Stellarcyber, secret(Stellarcyber));
+    let accounts: Vec<_> = (0..105u32)
+        .map(|n| {
+            let mut a = account(1);
+            a.account_id = format!("3000000{n:05}").parse().unwrap();
+            a.role_arn = format!("arn:aws:iam::{}:role/StellarCyberConnector", a.account_id);
+            a
+        })
+        .collect();
+    for a in &accounts {
+        client.register(a).await.unwrap();
+    }
+    let posts = sb
+        .count(Stellarcyber, "POST", "/connect/api/v1/connector")
+        .await;
+    assert_eq!(posts, 105);
+    // Registering the last again finds it (on page two): nothing is created.
+    let fresh = sb.client(Stellarcyber, secret(Stellarcyber));
+    assert_eq!(
+        fresh.is_registered(&accounts[104]).await.unwrap(),
+        Some(true)
+    );
+    fresh.register(&accounts[104]).await.unwrap();
+    assert_eq!(
+        sb.count(Stellarcyber, "POST", "/connect/api/v1/connector")
+            .await,
+        105
     );
 }

@@ -174,7 +174,11 @@ pub fn secret(vendor: VendorName) -> Value {
         VendorName::Stellarcyber => {
             json!({"user_id": "api-user@example.com", "api_key": "stellar-sandbox-api-key",
             "tenant_id": "tenant-1",
-            "principal_arn": "arn:aws:iam::777788889999:role/stellar-connector"})
+            "principal_arn": "arn:aws:iam::777788889999:role/stellar-connector",
+            "connector_template": {"name": "vendorlink-aws-{{account_id}}", "type": "aws_cloudtrail",
+                "cust_id": "{{tenant_id}}",
+                "config": {"role_arn": "{{role_arn}}", "bucket": "org-cloudtrail",
+                           "prefix": "AWSLogs/{{account_id}}/CloudTrail", "file_type": "gzip"}}})
         }
     }
 }

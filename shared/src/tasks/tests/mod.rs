@@ -29,6 +29,13 @@ const ROOT: &str = "r-ab12";
 const WORKLOADS: &str = "ou-ab12-11111111";
 const SANDBOX_OU: &str = "ou-ab12-22222222";
 
+/// A CloudTrail connector for Stellar Cyber (docs/vendors/stellarcyber.md).
+fn stellar_template() -> Value {
+    json!({"name": "vendorlink-aws-{{account_id}}", "type": "aws_cloudtrail",
+           "config": {"role_arn": "{{role_arn}}", "bucket": "org-trail",
+                      "prefix": "AWSLogs/{{account_id}}", "file_type": "gzip"}})
+}
+
 /// A valid secret for each vendor; every credential holds `SECRET`.
 fn secret_document(vendor: VendorName) -> Value {
     match vendor {
@@ -41,6 +48,7 @@ fn secret_document(vendor: VendorName) -> Value {
             "aws_account_id": "444455556666", "base_url": "https://risken.example.com"}),
         VendorName::Stellarcyber => json!({"user_id": "u", "api_key": "st-SECRET-key",
             "tenant_id": "t1", "principal_arn": "arn:aws:iam::777788889999:role/stellar-connector",
+            "connector_template": stellar_template(),
             "base_url": "https://stellar.example.com"}),
     }
 }

@@ -63,18 +63,21 @@ async fn a_stellar_cyber_secret_with_neither_an_external_id_nor_an_exact_princip
     for (document, names) in [
         (
             json!({"user_id": "u", "api_key": "st-SECRET-key", "tenant_id": "t1",
-                   "base_url": "https://stellar.example.com"}),
+                   "base_url": "https://stellar.example.com",
+                   "connector_template": stellar_template()}),
             "principal_arn",
         ),
         (
             json!({"user_id": "u", "api_key": "st-SECRET-key", "tenant_id": "t1",
-                   "aws_account_id": "777788889999", "base_url": "https://stellar.example.com"}),
+                   "aws_account_id": "777788889999", "base_url": "https://stellar.example.com",
+                   "connector_template": stellar_template()}),
             "without `external_id`",
         ),
         (
             json!({"user_id": "u", "api_key": "st-SECRET-key", "tenant_id": "t1",
                    "principal_arn": "arn:aws:iam::777788889999:root",
-                   "base_url": "https://stellar.example.com"}),
+                   "base_url": "https://stellar.example.com",
+                   "connector_template": stellar_template()}),
             "principal_arn",
         ),
     ] {

@@ -28,6 +28,9 @@ pub(super) struct Answer {
 pub(super) enum Outcome {
     /// Accepted for processing: poll `provisionStatus/{id}`.
     Processing(String),
+    /// Accepted for processing, with no id to poll (where the id comes from
+    /// is undocumented): watch `provisionedAccounts` instead.
+    ProcessingUntracked,
     Done(RegistrationStatus),
 }
 
@@ -43,11 +46,7 @@ pub(super) fn interpret(answer: &Answer, call: &VendorCall<'_>) -> Result<Outcom
         }
     }
     if answer.status == "SUCCESS" && is_processing(&answer.status_message) {
-        return Err(call.unexpected(&format!(
-            "Skyhigh accepted the request but its answer names no provisionStatus id to follow \
-             (statusMessage: {:?}); check the request in the Skyhigh console",
-            answer.status_message
-        )));
+        return Ok(Outcome::ProcessingUntracked);
     }
     match answer.status.as_str() {
         // Pre-5.4.0 answers are synchronous.
@@ -170,18 +169,15 @@ mod tests {
     }
 
     #[test]
-    fn processing_without_an_id_fails_clearly() {
-        let secret = Secret::new("pw");
-        let call = VendorCall::new(VendorName::Skyhigh, "adding the account", &[&secret]);
-        let a = answer(
-            json!({"status": "SUCCESS", "statusMessage": "The request is being processed."}),
-        );
-        let err = interpret(&a, &call).unwrap_err();
-        assert_eq!(err.error_type(), "Fatal.Vendor");
-        assert!(
-            err.message().contains("names no provisionStatus id"),
-            "{err}"
-        );
+    fn processing_without_an_id_is_followed_through_the_listing() {
+        let call = VendorCall::new(VendorName::Skyhigh, "adding the account", &[]);
+        let outcome = interpret(
+            &answer(json!({"status": "SUCCESS", "statusMessage": "The request is being processed",
+                           "errors": null})),
+            &call,
+        )
+        .unwrap();
+        assert_eq!(outcome, Outcome::ProcessingUntracked);
     }
 
     #[test]

@@ -25,6 +25,11 @@ use crate::vendors::api::{
 use crate::vendors::endpoint::VendorEndpoint;
 
 const API: &str = "/shndlpapi/v1/aws";
+/// The reference of an accepted request whose answer named no status id:
+/// it is done once `provisionedAccounts` lists the role...
+const AWAITING_LISTING: &str = "awaiting-listing";
+/// ...or, for a removal, no longer lists it.
+const AWAITING_REMOVAL: &str = "awaiting-removal";
 
 #[derive(Debug, Deserialize)]
 struct TrustDetails {
@@ -83,12 +88,40 @@ impl Skyhigh {
     }
 
     fn account_entry(&self, account: &AccountToRegister, buckets: Buckets) -> Value {
-        let mut entry =
-            json!({"assumedRole": account.role_arn, "accountName": account.account_name});
+        let mut entry = json!({"assumedRole": account.role_arn});
+        // A removed account may have no name left to tell (Skyhigh refuses
+        // an empty one; deleteAccounts does not need it).
+        if !account.account_name.is_empty() {
+            entry["accountName"] = json!(account.account_name);
+        }
         if let (Buckets::Named, Some(buckets)) = (buckets, &self.secret.aws_bucket_names) {
             entry["awsBucketNames"] = json!(buckets);
         }
         entry
+    }
+
+    /// `ignoreErrors`: the secret's, else `true` as the page's examples send
+    /// it (missing permissions then add the account with warnings instead of
+    /// failing it).
+    fn ignore_errors(&self) -> bool {
+        self.secret.provision_options.ignore_errors.unwrap_or(true)
+    }
+
+    /// Missing permissions are warnings, or a failure where the secret
+    /// says `missing_permissions: "fail"`.
+    fn judged(&self, status: RegistrationStatus) -> RegistrationStatus {
+        match status {
+            RegistrationStatus::ActiveWithWarnings { warnings } if self.secret.fails_on_warnings() => {
+                RegistrationStatus::Failed {
+                    reason: format!(
+                        "Skyhigh added the account with missing permissions, and the secret's \
+                         missing_permissions is \"fail\": {}",
+                        warnings.join("; ")
+                    ),
+                }
+            }
+            other => other,
+        }
     }
 }
 
@@ -129,6 +162,7 @@ impl Vendor for Skyhigh {
                 serde_json::to_value(&self.secret.provision_options).unwrap_or_else(|_| json!({}));
             body["awsAccounts"] = json!([self.account_entry(account, Buckets::Named)]);
             body["instanceName"] = json!(self.secret.instance_name);
+            body["ignoreErrors"] = json!(self.ignore_errors());
             (
                 self.api.call("provisioning the account"),
                 self.authed(Method::POST, "provisionAccounts").json(&body),
@@ -138,24 +172,40 @@ impl Vendor for Skyhigh {
                 "awsAccounts": [self.account_entry(account, Buckets::Named)],
                 "instanceName": self.secret.instance_name,
             });
-            if let Some(ignore) = self.secret.provision_options.ignore_errors {
-                body["ignoreErrors"] = json!(ignore);
-            }
+            body["ignoreErrors"] = json!(self.ignore_errors());
             (
                 self.api.call("adding the account"),
                 self.authed(Method::PUT, "addAccounts").json(&body),
             )
         };
-        let response = self.api.http.send(&call, request).await?;
+        let creating = provisioned.is_empty();
+        let response = match self.api.http.send(&call, request).await {
+            // Skyhigh has one AWS instance per tenant: provisionAccounts under
+            // another name than the existing instance's is refused.
+            Err(err) if creating && err.http_status() == Some(400) => {
+                return Err(call.unexpected(&format!(
+                    "provisionAccounts for instance `{}` was refused: Skyhigh keeps one AWS \
+                     instance per tenant, so if one exists under another name, set the skyhigh \
+                     secret's instance_name to it. Skyhigh said: {}",
+                    self.secret.instance_name,
+                    err.message()
+                )))
+            }
+            other => other?,
+        };
         let answer: Answer = call.json(response).await?;
         match interpret(&answer, &call)? {
             Outcome::Processing(id) => Ok(Registration {
                 reference: id,
                 status: RegistrationStatus::Pending,
             }),
+            Outcome::ProcessingUntracked => Ok(Registration {
+                reference: AWAITING_LISTING.into(),
+                status: RegistrationStatus::Pending,
+            }),
             Outcome::Done(status) => Ok(Registration {
                 reference: format!("provisioned:{}", self.secret.instance_name),
-                status,
+                status: self.judged(status),
             }),
         }
     }
@@ -168,7 +218,10 @@ impl Vendor for Skyhigh {
         account: &AccountToRegister,
         earlier: &str,
     ) -> Result<Registration> {
-        if !earlier.starts_with("provisioned:") {
+        // A request with no status id cannot be followed: what it did shows
+        // in the listing, and Skyhigh keys accounts by role, so `register`
+        // submitting it again adds nothing twice.
+        if !earlier.starts_with("provisioned:") && earlier != AWAITING_LISTING {
             match self.status(account, earlier).await {
                 Ok(RegistrationStatus::Pending) => {
                     return Ok(Registration {
@@ -185,9 +238,22 @@ impl Vendor for Skyhigh {
         self.register(account).await
     }
 
-    async fn status(&self, _: &AccountToRegister, reference: &str) -> Result<RegistrationStatus> {
+    async fn status(
+        &self,
+        account: &AccountToRegister,
+        reference: &str,
+    ) -> Result<RegistrationStatus> {
         if reference.starts_with("provisioned:") {
             return Ok(RegistrationStatus::Active);
+        }
+        if reference == AWAITING_LISTING || reference == AWAITING_REMOVAL {
+            let listed = self.provisioned_roles().await?.contains(&account.role_arn);
+            let done = listed == (reference == AWAITING_LISTING);
+            return Ok(if done {
+                RegistrationStatus::Active
+            } else {
+                RegistrationStatus::Pending
+            });
         }
         let call = self.api.call("reading the provisioning status");
         let id = crate::vendors::api::path_segment(VendorName::Skyhigh, "request id", reference)?;
@@ -198,7 +264,7 @@ impl Vendor for Skyhigh {
             .get(&call, || self.authed(Method::GET, &path))
             .await?;
         let answer: Answer = call.json(response).await?;
-        Ok(status_of(&answer))
+        Ok(self.judged(status_of(&answer)))
     }
 
     async fn deregister(&self, account: &AccountToRegister) -> Result<Deregistration> {
@@ -214,6 +280,9 @@ impl Vendor for Skyhigh {
         let answer: Answer = call.json(response).await?;
         match interpret(&answer, &call)? {
             Outcome::Processing(reference) => Ok(Deregistration::Pending { reference }),
+            Outcome::ProcessingUntracked => Ok(Deregistration::Pending {
+                reference: AWAITING_REMOVAL.into(),
+            }),
             Outcome::Done(RegistrationStatus::Failed { reason }) => Err(call.unexpected(&reason)),
             Outcome::Done(_) => Ok(Deregistration::Removed),
         }

@@ -42,8 +42,27 @@ pub struct SkyhighSecret {
     #[serde(default)]
     pub provision_options: ProvisionOptions,
     pub aws_bucket_names: Option<String>,
+    /// What a role Skyhigh finds missing permissions on means:
+    /// `warn` (default: the account is added, the summary, ledger and status
+    /// carry the warnings) or `fail`.
+    #[serde(default)]
+    pub missing_permissions: MissingPermissions,
     #[serde(flatten)]
     pub common: CommonFields,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingPermissions {
+    #[default]
+    Warn,
+    Fail,
+}
+
+impl SkyhighSecret {
+    pub fn fails_on_warnings(&self) -> bool {
+        self.missing_permissions == MissingPermissions::Fail
+    }
 }
 
 impl SecretFields for SkyhighSecret {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, Response};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -32,22 +32,10 @@ const CONNECTORS: &str = "/connect/api/v1/connector";
 /// JWTs live ten minutes; one is reused for at most nine.
 const TOKEN_REUSE: Duration = Duration::from_secs(9 * 60);
 
-/// The connector created when the secret has no `connector_template`: an AWS
-/// connector reading this account through the vendorlink role.
-pub fn default_connector_template() -> Value {
-    json!({
-        "name": "vendorlink-aws-{{account_id}}",
-        "type": "aws",
-        "cust_id": "{{tenant_id}}",
-        "active": true,
-        "description": "AWS account {{account_name}} ({{account_id}}), managed by vendorlink",
-        "config": {
-            "account_id": "{{account_id}}",
-            "role_arn": "{{role_arn}}",
-            "external_id": "{{external_id}}"
-        }
-    })
-}
+/// Connectors asked for per page (the sandbox's limit is 100).
+const PAGE: usize = 100;
+/// A bound on pages read, so a list that never ends cannot loop forever.
+const MAX_PAGES: usize = 1000;
 
 #[derive(Debug, Deserialize)]
 struct AccessToken {
@@ -141,11 +129,7 @@ impl StellarCyber {
     }
 
     fn render(&self, account: &AccountToRegister) -> Value {
-        let template = self
-            .secret
-            .connector_template
-            .clone()
-            .unwrap_or_else(default_connector_template);
+        let template = self.secret.connector_template.clone();
         let external_id = self
             .secret
             .external_id
@@ -174,18 +158,45 @@ impl StellarCyber {
             })
     }
 
-    async fn list(&self) -> Result<Value> {
-        let call = self.api.call("listing connectors");
-        let response = self
-            .api(&call, Method::GET, &self.api.base.join(CONNECTORS), |r| {
-                r.query(&[("cust_id", &self.secret.tenant_id)])
-            })
-            .await?;
-        call.json(response).await
+    /// Every connector of the tenant: pages of `limit` from `skip` until a
+    /// short page or `total` (a bare array answer is the whole list).
+    async fn list(&self) -> Result<Vec<Value>> {
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let call = self.api.call("listing connectors");
+            let skip = all.len().to_string();
+            let limit = PAGE.to_string();
+            let response = self
+                .api(&call, Method::GET, &self.api.base.join(CONNECTORS), |r| {
+                    r.query(&[
+                        ("cust_id", self.secret.tenant_id.as_str()),
+                        ("skip", skip.as_str()),
+                        ("limit", limit.as_str()),
+                    ])
+                })
+                .await?;
+            let body: Value = call.json(response).await?;
+            let page = connectors(&body);
+            let paged = body.get("data").is_some();
+            let total = body.get("total").and_then(Value::as_u64);
+            let short = page.len() < PAGE;
+            all.extend_from_slice(page);
+            let complete = total.is_some_and(|t| all.len() as u64 >= t);
+            if !paged || short || complete {
+                return Ok(all);
+            }
+        }
+        Err(Error::new(
+            crate::error::ErrorKind::Vendor,
+            format!("stellarcyber: the connector list did not end within {MAX_PAGES} pages"),
+        )
+        .for_vendor(VendorName::Stellarcyber))
     }
 
     async fn find(&self, name: &str) -> Result<Option<String>> {
-        Ok(connectors(&self.list().await?)
+        Ok(self
+            .list()
+            .await?
             .iter()
             .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
             .and_then(connector_id))
@@ -269,9 +280,9 @@ impl Vendor for StellarCyber {
         let listed = self
             .listed
             .get_or_try_init(|| async {
-                let body = self.list().await?;
+                let listed = self.list().await?;
                 Ok::<_, crate::error::Error>(
-                    connectors(&body)
+                    listed
                         .iter()
                         .filter(|c| connector_id(c).is_some())
                         .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_owned))
@@ -304,8 +315,7 @@ fn connector_id(connector: &Value) -> Option<String> {
 }
 
 /// Replaces placeholders inside every string of a JSON template, so values
-/// are escaped as JSON and never spliced into raw text.
-/// Fills the placeholders in one pass over each string: what a value
+/// are escaped as JSON and never spliced into raw text. Fills the placeholders in one pass over each string: what a value
 /// inserts is never read again, so an account named `{{external_id}}`
 /// stays that literal name.
 fn fill(template: Value, values: &[(&str, &str)]) -> Value {
@@ -340,6 +350,16 @@ fn fill(template: Value, values: &[(&str, &str)]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// The CloudTrail-shaped template docs/vendors/stellarcyber.md shows.
+    fn example_template() -> Value {
+        json!({"name": "vendorlink-aws-{{account_id}}", "type": "aws_cloudtrail",
+               "cust_id": "{{tenant_id}}", "active": true,
+               "description": "AWS account {{account_name}} ({{account_id}}), managed by vendorlink",
+               "config": {"role_arn": "{{role_arn}}", "bucket": "org-cloudtrail",
+                          "prefix": "AWSLogs/{{account_id}}/CloudTrail", "file_type": "gzip"}})
+    }
 
     #[test]
     fn a_value_that_looks_like_a_placeholder_stays_literal() {
@@ -362,7 +382,7 @@ mod tests {
     #[test]
     fn placeholders_are_filled_in_nested_strings_and_escaped() {
         let filled = fill(
-            default_connector_template(),
+            example_template(),
             &[
                 ("{{account_id}}", "222222222222"),
                 ("{{account_name}}", "prod \"main\""),

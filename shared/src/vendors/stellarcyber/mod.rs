@@ -9,7 +9,6 @@ mod secret;
 
 pub use client::StellarCyber as Client;
 pub use secret::StellarCyberSecret as TypedSecret;
-pub use client::default_connector_template;
 
 use crate::policy::{RoleTemplate, SECURITY_AUDIT};
 use crate::vendor_name::VendorName;
