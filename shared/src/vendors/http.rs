@@ -17,9 +17,13 @@ use crate::vendor_name::VendorName;
 
 /// Attempts of one request within one call.
 const IN_CALL_ATTEMPTS: u32 = 3;
-/// The longest `Retry-After` honoured inside a call; longer waits are left
-/// to the state machine's `Retry`.
-const MAX_IN_CALL_WAIT: Duration = Duration::from_secs(5);
+/// The longest wait inside a call; longer ones (a long `Retry-After`) are
+/// left to the state machine's `Retry`.
+const MAX_IN_CALL_WAIT: Duration = Duration::from_secs(10);
+/// A call, retries included, never starts an attempt that could end more
+/// than this after the call began: with the 10 s request timeout, the
+/// 55 s Lambda keeps room for the step's other calls and its ledger writes.
+const CALL_BUDGET: Duration = Duration::from_secs(30);
 /// Vendor error text kept in messages, in characters.
 const MAX_VENDOR_TEXT: usize = 300;
 
@@ -27,7 +31,8 @@ const MAX_VENDOR_TEXT: usize = 300;
 #[derive(Clone)]
 pub struct VendorHttp {
     client: reqwest::Client,
-    backoff: Duration,
+    /// Tests only: one backoff for every vendor instead of its policy.
+    backoff: Option<Duration>,
     loopback_http: bool,
     timeouts: (Duration, Duration),
 }
@@ -40,7 +45,7 @@ impl VendorHttp {
     pub fn with_timeouts(connect: Duration, request: Duration) -> Result<VendorHttp> {
         Ok(VendorHttp {
             client: Self::client(connect, request, None)?,
-            backoff: Duration::from_millis(250),
+            backoff: None,
             loopback_http: false,
             timeouts: (connect, request),
         })
@@ -98,9 +103,10 @@ impl VendorHttp {
         self.loopback_http
     }
 
-    /// Shortens the in-call retry backoff (tests).
+    /// Replaces every vendor's backoff floor and ceiling by `backoff` (tests:
+    /// a `Retry-After` still counts).
     pub fn with_backoff(mut self, backoff: Duration) -> Self {
-        self.backoff = backoff;
+        self.backoff = Some(backoff);
         self
     }
 
@@ -154,6 +160,11 @@ impl VendorHttp {
         replay: Replay,
         mut build: impl FnMut() -> Option<RequestBuilder>,
     ) -> Result<Response> {
+        let mut policy = call.vendor.profile().retry;
+        if let Some(backoff) = self.backoff {
+            (policy.floor, policy.ceiling) = (backoff, backoff);
+        }
+        let started = std::time::Instant::now();
         let mut attempt = 1;
         let mut request = build();
         loop {
@@ -167,19 +178,21 @@ impl VendorHttp {
             match result {
                 Err(err)
                     if err.kind().is_retryable()
+                        && policy.retries(err.http_status())
                         && attempt < IN_CALL_ATTEMPTS
                         && (replay == Replay::Any || !err.is_ambiguous()) =>
                 {
+                    let wait = policy.wait(attempt, call.last_retry_after());
+                    let request_timeout = self.timeouts.1;
+                    if wait > MAX_IN_CALL_WAIT
+                        || started.elapsed() + wait + request_timeout > CALL_BUDGET
+                    {
+                        return Err(err);
+                    }
                     let Some(again) = build() else {
                         return Err(err);
                     };
                     request = Some(again);
-                    let wait = call
-                        .last_retry_after()
-                        .unwrap_or(self.backoff * 2u32.pow(attempt - 1));
-                    if wait > MAX_IN_CALL_WAIT {
-                        return Err(err);
-                    }
                     tracing::debug!(vendor = %call.vendor, attempt, wait_ms = wait.as_millis() as u64, "retrying in the call");
                     tokio::time::sleep(wait).await;
                     attempt += 1;

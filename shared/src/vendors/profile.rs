@@ -2,6 +2,8 @@
 //! its public host, who chooses its external ID, its rate limit. Each vendor
 //! folder defines one [`VendorProfile`] constant, `PROFILE`.
 
+use std::time::Duration;
+
 use crate::policy::RoleTemplate;
 use crate::vendor_name::VendorName;
 
@@ -16,6 +18,41 @@ pub enum ExternalIdSource {
     IssuedByVendor,
     /// The secret may carry one; none is generated.
     FromSecret,
+}
+
+/// How a request is retried inside one call, after the vendor's published
+/// guidance: which statuses (a failure with no answer is always retryable),
+/// and the backoff's floor and ceiling. A `Retry-After` is a minimum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub floor: Duration,
+    pub ceiling: Duration,
+    pub statuses: &'static [u16],
+}
+
+/// For vendors that publish no retry guidance: the usual transient
+/// statuses, a short backoff.
+pub const DEFAULT_RETRY: RetryPolicy = RetryPolicy {
+    floor: Duration::from_millis(250),
+    ceiling: Duration::from_secs(5),
+    statuses: &[408, 429, 500, 502, 503, 504],
+};
+
+impl RetryPolicy {
+    /// Whether a failure with this HTTP status (none: no answer) is retried.
+    pub fn retries(&self, status: Option<u16>) -> bool {
+        status.is_none_or(|s| self.statuses.contains(&s))
+    }
+
+    /// The wait before attempt `attempt + 1`: the floor doubled per attempt
+    /// up to the ceiling, never shorter than the vendor's `Retry-After`.
+    pub fn wait(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let backoff = self
+            .floor
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(self.ceiling);
+        backoff.max(retry_after.unwrap_or_default())
+    }
 }
 
 /// A vendor's documented request budget per API key.
@@ -53,6 +90,8 @@ pub struct VendorProfile {
     pub default_base_url: Option<&'static str>,
     pub external_id: ExternalIdSource,
     pub rate_limit: Option<RateLimit>,
+    /// In-call retries, after the vendor's guidance.
+    pub retry: RetryPolicy,
     /// The role vendorlink creates when the secret does not override it.
     pub default_role: fn() -> RoleTemplate,
     /// Where the facts this vendor's client relies on are written down,
@@ -71,6 +110,25 @@ impl VendorProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_waits_double_from_the_floor_to_the_ceiling_and_honour_retry_after() {
+        let cloudcraft = crate::vendors::cloudcraft::PROFILE.retry;
+        let waits: Vec<u64> = (1..=7)
+            .map(|n| cloudcraft.wait(n, None).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(
+            cloudcraft.wait(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert!(cloudcraft.retries(Some(429)) && cloudcraft.retries(None));
+        assert!(
+            !cloudcraft.retries(Some(500)),
+            "Cloudcraft's SDK does not retry a 500"
+        );
+        assert!(DEFAULT_RETRY.retries(Some(500)));
+    }
 
     #[test]
     fn cloudcraft_budget_allows_eight_onboardings_a_minute() {

@@ -219,3 +219,26 @@ async fn is_registered_lists_once_per_client() {
     let next = sb.client(Cloudcraft, secret(Cloudcraft));
     assert_eq!(next.is_registered(&account(6)).await.unwrap(), Some(true));
 }
+
+#[tokio::test]
+async fn retries_follow_cloudcraft_s_guidance_a_503_again_a_500_not() {
+    let sb = Sandbox::start(json!({})).await;
+    sb.fault(json!({"vendor": "cloudcraft", "status": 503, "count": 1}))
+        .await;
+    let client = sb.client(Cloudcraft, secret(Cloudcraft));
+    client.trust_parameters().await.unwrap();
+    assert_eq!(sb.count(Cloudcraft, "GET", "iamParameters").await, 2);
+
+    let sb = Sandbox::start(json!({})).await;
+    sb.fault(json!({"vendor": "cloudcraft", "status": 500, "count": 1}))
+        .await;
+    let err = sb
+        .client(Cloudcraft, secret(Cloudcraft))
+        .trust_parameters()
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(500));
+    assert_eq!(err.error_type(), "Retryable.Unavailable");
+    let attempts = sb.request_log(Cloudcraft).await.len();
+    assert_eq!(attempts, 1, "a 500 is left to the state machine");
+}

@@ -10,9 +10,11 @@ mod secret;
 pub use client::Cloudcraft as Client;
 pub use secret::CloudcraftSecret as TypedSecret;
 
-use crate::policy::{RoleTemplate};
+use std::time::Duration;
+
+use crate::policy::RoleTemplate;
 use crate::vendor_name::VendorName;
-use crate::vendors::profile::{ExternalIdSource, RateLimit, VendorProfile};
+use crate::vendors::profile::{ExternalIdSource, RateLimit, RetryPolicy, VendorProfile};
 
 pub const PROFILE: VendorProfile = VendorProfile {
     name: VendorName::Cloudcraft,
@@ -24,6 +26,14 @@ pub const PROFILE: VendorProfile = VendorProfile {
         // The account list and the POST (the trust is cached per process).
         requests_per_onboarding: 2,
     }),
+    // Datadog's cloudcraft-go (`internal/xhttp/retry.go`) and its docs: 408,
+    // 429 and 502-504 are retried, 1-30 s apart; a 429 means the request was
+    // not processed; a 500 is not retried.
+    retry: RetryPolicy {
+        floor: Duration::from_secs(1),
+        ceiling: Duration::from_secs(30),
+        statuses: &[408, 429, 502, 503, 504],
+    },
     default_role,
     docs: "docs/vendors/cloudcraft.md",
 };

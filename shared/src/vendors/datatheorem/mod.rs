@@ -12,7 +12,7 @@ pub use secret::DataTheoremSecret as TypedSecret;
 
 use crate::policy::{allow_all_resources, InlinePolicy, RoleTemplate, SECURITY_AUDIT};
 use crate::vendor_name::VendorName;
-use crate::vendors::profile::{ExternalIdSource, VendorProfile};
+use crate::vendors::profile::{DEFAULT_RETRY, ExternalIdSource, VendorProfile};
 
 pub const PROFILE: VendorProfile = VendorProfile {
     name: VendorName::Datatheorem,
@@ -20,6 +20,7 @@ pub const PROFILE: VendorProfile = VendorProfile {
     default_base_url: Some("https://api.securetheorem.com"),
     external_id: ExternalIdSource::CustomerGenerated,
     rate_limit: None,
+    retry: DEFAULT_RETRY,
     default_role,
     docs: "docs/vendors/datatheorem.md",
 };

@@ -13,7 +13,7 @@ pub use secret::RISKEN_DATA_SOURCES;
 
 use crate::policy::{allow_all_resources, InlinePolicy, RoleTemplate, SECURITY_AUDIT};
 use crate::vendor_name::VendorName;
-use crate::vendors::profile::{ExternalIdSource, VendorProfile};
+use crate::vendors::profile::{DEFAULT_RETRY, ExternalIdSource, VendorProfile};
 
 pub const PROFILE: VendorProfile = VendorProfile {
     name: VendorName::Risken,
@@ -21,6 +21,7 @@ pub const PROFILE: VendorProfile = VendorProfile {
     default_base_url: None,
     external_id: ExternalIdSource::CustomerGenerated,
     rate_limit: None,
+    retry: DEFAULT_RETRY,
     default_role,
     docs: "docs/vendors/risken.md",
 };

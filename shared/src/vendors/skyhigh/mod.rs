@@ -14,7 +14,7 @@ pub use secret::ProvisionOptions;
 
 use crate::policy::{allow_all_resources, InlinePolicy, RoleTemplate, SECURITY_AUDIT};
 use crate::vendor_name::VendorName;
-use crate::vendors::profile::{ExternalIdSource, VendorProfile};
+use crate::vendors::profile::{DEFAULT_RETRY, ExternalIdSource, VendorProfile};
 
 pub const PROFILE: VendorProfile = VendorProfile {
     name: VendorName::Skyhigh,
@@ -22,6 +22,7 @@ pub const PROFILE: VendorProfile = VendorProfile {
     default_base_url: Some("https://www.myshn.net"),
     external_id: ExternalIdSource::IssuedByVendor,
     rate_limit: None,
+    retry: DEFAULT_RETRY,
     default_role,
     docs: "docs/vendors/skyhigh.md",
 };

@@ -12,7 +12,7 @@ pub use secret::StellarCyberSecret as TypedSecret;
 
 use crate::policy::{RoleTemplate, SECURITY_AUDIT};
 use crate::vendor_name::VendorName;
-use crate::vendors::profile::{ExternalIdSource, VendorProfile};
+use crate::vendors::profile::{DEFAULT_RETRY, ExternalIdSource, VendorProfile};
 
 pub const PROFILE: VendorProfile = VendorProfile {
     name: VendorName::Stellarcyber,
@@ -20,6 +20,7 @@ pub const PROFILE: VendorProfile = VendorProfile {
     default_base_url: None,
     external_id: ExternalIdSource::FromSecret,
     rate_limit: None,
+    retry: DEFAULT_RETRY,
     default_role,
     docs: "docs/vendors/stellarcyber.md",
 };
