@@ -355,6 +355,9 @@ async fn check(ctx: &Context, mut item: VendorItem) -> Result<VendorItem> {
         .await?
         .bounded();
     item.polls += 1;
+    // What the vendor says it is still doing, for the execution's history
+    // ("still scanning: 3 of 5 data sources OK; ...").
+    item.detail = client.progress();
     if item.action == Action::Offboard {
         return match status {
             RegistrationStatus::Pending => {

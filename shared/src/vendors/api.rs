@@ -147,6 +147,13 @@ pub trait Vendor: Send + Sync {
         true
     }
 
+    /// What the last `status` call saw of a registration still pending, in
+    /// words ("2 of 5 data sources OK; still scanning: ..."), where the vendor
+    /// tells more than "pending".
+    fn progress(&self) -> Option<String> {
+        None
+    }
+
     /// What a person checks in the vendor's console when a create's outcome
     /// is unknown.
     fn where_to_check(&self, account: &AccountToRegister) -> String {

@@ -150,6 +150,7 @@ async fn vendors_issuing_their_own_trust_get_no_generated_id() {
         json!({
         "user_id": "u", "api_key": "k", "tenant_id": "t",
         "principal_arn": "arn:aws:iam::999900001111:user/stellar",
+        "connector_template": {"name": "aws-{{account_id}}"},
         "base_url": "https://stellar.example"}),
     )
     .await;

@@ -156,3 +156,22 @@ async fn a_failed_attach_or_scan_is_sent_again_in_the_call() {
         RegistrationStatus::Active
     );
 }
+
+#[tokio::test]
+async fn a_scan_still_running_is_pending_with_what_it_waits_for() {
+    let sb = Sandbox::start(json!({"risken": {"scan_polls": 3}})).await;
+    let client = sb.client(Risken, secret(Risken));
+    let reg = client.register(&account(1)).await.unwrap();
+    let status = client.status(&account(1), &reg.reference).await.unwrap();
+    assert_eq!(status, RegistrationStatus::Pending);
+    let progress = client.progress().unwrap();
+    assert!(
+        progress.starts_with("still scanning: 0 of 5 data sources OK"),
+        "{progress}"
+    );
+    assert!(progress.contains("aws:cloudsploit ("), "{progress}");
+    assert_eq!(
+        settle(&*client, &reg.reference).await,
+        RegistrationStatus::Active
+    );
+}

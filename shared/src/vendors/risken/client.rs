@@ -80,13 +80,18 @@ struct DataSource {
 pub struct Risken {
     api: VendorEndpoint,
     secret: RiskenSecret,
+    /// What the last status check saw while scans were still running.
+    progress: std::sync::Mutex<Option<String>>,
 }
 
 impl Risken {
     pub fn new(api: VendorEndpoint, secret: RiskenSecret) -> Self {
-        Risken { api, secret }
+        Risken {
+            api,
+            secret,
+            progress: std::sync::Mutex::new(None),
+        }
     }
-
 
     fn authed(&self, method: Method, endpoint: &str) -> RequestBuilder {
         self.api.authed(method, &format!("{API}/{endpoint}/"))
@@ -291,7 +296,17 @@ impl Vendor for Risken {
         })?;
         let catalogue = self.data_sources(aws_id).await?;
         let configured = self.configured(&catalogue, aws_id)?;
-        Ok(overall_status(&configured, aws_id))
+        let status = overall_status(&configured, aws_id);
+        if status == RegistrationStatus::Pending {
+            if let Ok(mut slot) = self.progress.lock() {
+                *slot = Some(scanning(&configured, aws_id));
+            }
+        }
+        Ok(status)
+    }
+
+    fn progress(&self) -> Option<String> {
+        self.progress.lock().ok().and_then(|p| p.clone())
     }
 
     async fn deregister(&self, account: &AccountToRegister) -> Result<Deregistration> {
@@ -338,6 +353,36 @@ fn needs_scan(ds: &DataSource) -> bool {
 /// All configured data sources OK is active; any ERROR but a role not yet
 /// assumable is failed; one waiting for a scan (see [`needs_scan`]) is
 /// stalled, and registering again scans it; else pending.
+/// "still scanning: 3 of 5 data sources OK; waiting for aws:cloudsploit
+/// (IN_PROGRESS), aws:portscan (CONFIGURED)".
+fn scanning(configured: &[&DataSource], aws_id: u64) -> String {
+    let ok = configured
+        .iter()
+        .filter(|ds| ds.aws_id == aws_id && ds.status == STATUS_OK)
+        .count();
+    let waiting: Vec<String> = configured
+        .iter()
+        .filter(|ds| !(ds.aws_id == aws_id && ds.status == STATUS_OK))
+        .map(|ds| format!("{} ({})", ds.data_source, status_name(ds.status)))
+        .collect();
+    format!(
+        "still scanning: {ok} of {} data sources OK; waiting for {}",
+        configured.len(),
+        waiting.join(", ")
+    )
+}
+
+/// RISKEN's data-source status names (the datasource-api proto).
+fn status_name(status: u8) -> &'static str {
+    match status {
+        STATUS_OK => "OK",
+        STATUS_CONFIGURED => "CONFIGURED",
+        STATUS_ERROR => "ERROR",
+        3 => "IN_PROGRESS",
+        _ => "UNKNOWN",
+    }
+}
+
 fn overall_status(configured: &[&DataSource], aws_id: u64) -> RegistrationStatus {
     let attached = || configured.iter().filter(|ds| ds.aws_id == aws_id);
     let text = |ds: &&&DataSource| format!("{}: {}", ds.data_source, ds.status_detail);
