@@ -39,6 +39,31 @@ pub struct Config {
     pub local_stack: bool,
 }
 
+/// How a pending vendor is polled: waits growing by half from `first_wait`
+/// to `max_wait`, for at most `budget` seconds in all (Step Functions waits
+/// cost nothing, so the budget is hours: a RISKEN scan can take that long).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPolicy {
+    pub first_wait: u32,
+    pub max_wait: u32,
+    pub budget: u32,
+}
+
+impl PollPolicy {
+    /// The wait before check number `polls + 1`.
+    pub fn wait(self, polls: u32) -> u32 {
+        let ceiling = self.max_wait.max(self.first_wait);
+        let mut wait = u64::from(self.first_wait);
+        for _ in 0..polls.min(64) {
+            wait = (wait * 3).div_ceil(2);
+            if wait >= u64::from(ceiling) {
+                return ceiling;
+            }
+        }
+        wait.min(u64::from(ceiling)) as u32
+    }
+}
+
 /// The longest wait between two status checks of a pending vendor.
 pub const MAX_POLL_WAIT_SECONDS: u32 = 600;
 /// Polling a pending vendor stops after four hours by default: real RISKEN
@@ -53,8 +78,8 @@ pub const ROLE_NOT_READY_WINDOW_SECONDS: u64 = 15 * 60;
 
 impl Config {
     /// How a pending vendor is polled.
-    pub fn poll_policy(&self) -> crate::contract::PollPolicy {
-        crate::contract::PollPolicy {
+    pub fn poll_policy(&self) -> PollPolicy {
+        PollPolicy {
             first_wait: self.poll_seconds,
             max_wait: MAX_POLL_WAIT_SECONDS,
             budget: self.poll_budget_seconds,

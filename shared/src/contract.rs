@@ -229,7 +229,12 @@ impl VendorItem {
     /// one half again as long, up to `poll.max_wait`; once `poll.budget`
     /// seconds have gone since the first pending answer, the item is
     /// `expired` (the state machine stops polling it).
-    pub(crate) fn pending(mut self, reference: String, poll: PollPolicy, now: u64) -> Self {
+    pub(crate) fn pending(
+        mut self,
+        reference: String,
+        poll: crate::config::PollPolicy,
+        now: u64,
+    ) -> Self {
         self.status = ItemStatus::Pending;
         self.reference = Some(reference);
         let since = *self.polling_since.get_or_insert(now);
@@ -251,31 +256,6 @@ impl VendorItem {
             account_name: self.account.account_name.clone(),
             role_arn,
         }
-    }
-}
-
-/// How a pending vendor is polled: waits growing by half from `first_wait`
-/// to `max_wait`, for at most `budget` seconds in all (Step Functions waits
-/// cost nothing, so the budget is hours: a RISKEN scan can take that long).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PollPolicy {
-    pub first_wait: u32,
-    pub max_wait: u32,
-    pub budget: u32,
-}
-
-impl PollPolicy {
-    /// The wait before check number `polls + 1`.
-    pub fn wait(self, polls: u32) -> u32 {
-        let ceiling = self.max_wait.max(self.first_wait);
-        let mut wait = u64::from(self.first_wait);
-        for _ in 0..polls.min(64) {
-            wait = (wait * 3).div_ceil(2);
-            if wait >= u64::from(ceiling) {
-                return ceiling;
-            }
-        }
-        wait.min(u64::from(ceiling)) as u32
     }
 }
 

@@ -1,7 +1,8 @@
 //! A new role and a vendor that cannot assume it yet; polling by time.
 
 use super::*;
-use crate::contract::{Outcome, PollPolicy};
+use crate::config::PollPolicy;
+use crate::contract::Outcome;
 use crate::error::{ErrorKind, Step};
 use crate::fakes::FakeVendorBehaviour;
 
