@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo cli-demo venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test chaos-test clean
+.PHONY: test demo cli-demo package venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test chaos-test clean
 
 ## test: install what is needed, then fmt check, clippy and every test
 test: venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test chaos-test
@@ -19,6 +19,11 @@ demo: venv node
 ## reconcile with drift made by hand and repaired, redrive, offboard)
 cli-demo: venv node
 	local/cli-demo
+
+## package: sam build of every function for arm64 (cargo-lambda, no Docker),
+## each zip's size, and a failure above the budget (PACKAGE_BUDGET_BYTES, 5 MiB)
+package: venv
+	local/package
 
 ## venv: the Python tools of the local stack (moto, cargo-lambda, SAM CLI, cfn-lint), pinned
 venv: $(STAMP)

@@ -20,7 +20,9 @@ on the SAM transform's output), so a later change cannot quietly widen them:
 - every log group is retained, with a retention period;
 - a KMS key policy lets an AWS service use the key only for this account
   (`aws:SourceAccount`);
-- an alarm watches the reconcile function's errors.
+- an alarm watches the reconcile function's errors;
+- the state machine calls published function versions (each deploy's own),
+  never `$LATEST` or an alias, so a running execution keeps its code.
 
 Usage: template_properties.py TRANSFORMED_TEMPLATE.json
        template_properties.py --self-test TRANSFORMED_TEMPLATE.json
@@ -147,6 +149,13 @@ def check(template: dict[str, Any]) -> list[str]:
                 problems.append(f"{name}: the log group is deleted with the stack")
             if "RetentionInDays" not in props:
                 problems.append(f"{name}: no retention period")
+        if kind == "AWS::StepFunctions::StateMachine":
+            for key, value in props.get("DefinitionSubstitutions", {}).items():
+                target = value.get("Ref") if isinstance(value, dict) else None
+                if not key.endswith("FunctionArn"):
+                    continue
+                if resources.get(target, {}).get("Type") != "AWS::Lambda::Version":
+                    problems.append(f"{name}: {key} is {json.dumps(value)}, not a published function version")
     alarmed = {json.dumps(d.get("Value")) for r in resources.values() if r.get("Type") == "AWS::CloudWatch::Alarm"
                and r.get("Properties", {}).get("MetricName") == "Errors"
                for d in r.get("Properties", {}).get("Dimensions", [])}
@@ -192,6 +201,20 @@ def mutations(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     def star_action(statement: dict[str, Any]) -> bool:
         statement["Action"] = "iam:*"
         return True
+
+    def unversioned(doc: dict[str, Any]) -> bool:
+        for resource in doc["Resources"].values():
+            subs = resource.get("Properties", {}).get("DefinitionSubstitutions", {})
+            for key in subs:
+                if key.endswith("FunctionArn"):
+                    subs[key] = {"Fn::GetAtt": [key[: -len("Arn")], "Arn"]}
+                    return True
+        return False
+
+    doc = json.loads(json.dumps(template))
+    if not unversioned(doc):
+        raise SystemExit("self-test: no state machine task to unversion")
+    yield "a state machine task on $LATEST", doc
 
     for label, change in [("AssumeRole without the organization condition", drop_org_condition),
                           ("secret reads on the prefix", secret_prefix),

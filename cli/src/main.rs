@@ -34,8 +34,15 @@ struct Cli {
     /// The ledger table, instead of reading it from the stack.
     #[arg(long, global = true, env = "VENDORLINK_LEDGER_TABLE")]
     ledger_table: Option<String>,
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    /// The AWS region of the stack (vendorlink lives in us-east-1, where
+    /// Organizations events arrive).
+    #[arg(long, global = true, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+    /// A named profile of your AWS configuration, as the AWS CLI takes it.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    profile: Option<String>,
+    /// Output format (`--format` is the same option).
+    #[arg(long = "output", alias = "format", global = true, value_enum, default_value_t = Format::Table)]
     format: Format,
     #[command(subcommand)]
     command: Command,
@@ -119,14 +126,28 @@ enum Command {
         /// Leave the trust roles in the account.
         #[arg(long)]
         keep_roles: bool,
+        /// Do it without asking (required when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
+}
+
+/// Exit status when the command worked and found something to act on:
+/// drift, accounts to heal (reconcile). 1 is an error; 0 all clear.
+const FOUND: u8 = 2;
+
+/// What a command that worked found.
+pub(crate) enum Found {
+    Nothing,
+    Something,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Found::Nothing) => ExitCode::SUCCESS,
+        Ok(Found::Something) => ExitCode::from(FOUND),
         Err(e) => {
             eprintln!("vendorlink: {e}");
             ExitCode::FAILURE
@@ -134,8 +155,9 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
-    let sdk = vendorlink_shared::aws::load_sdk_config().await;
+async fn run(cli: Cli) -> vendorlink_shared::Result<Found> {
+    let sdk =
+        vendorlink_shared::aws::load_sdk_config_for(&cli.region, cli.profile.as_deref()).await;
     let deployment = deployment::Deployment::resolve(
         &sdk,
         &cli.stack_name,
@@ -146,7 +168,8 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
     let format = cli.format;
     match cli.command {
         Command::Status { account, vendor } => {
-            status::run(&sdk, &deployment, account.as_ref(), vendor, format).await
+            status::run(&sdk, &deployment, account.as_ref(), vendor, format).await?;
+            Ok(Found::Nothing)
         }
         Command::Backfill {
             ous,
@@ -162,7 +185,8 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
                 max_concurrent: max_concurrent.max(1),
                 per_minute,
             };
-            backfill::run(&sdk, &deployment, &options, format).await
+            backfill::run(&sdk, &deployment, &options, format).await?;
+            Ok(Found::Nothing)
         }
         Command::Reconcile {
             account,
@@ -198,16 +222,35 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
                 Verdict::Absent
             };
             reconcile::resolve_unverified(&sdk, &deployment, &account, vendor, &verdict, format)
-                .await
+                .await?;
+            Ok(Found::Nothing)
         }
         Command::Redrive { account, vendors } => {
-            start::redrive(&sdk, &deployment, &account, &vendors, format).await
+            start::redrive(&sdk, &deployment, &account, &vendors, format).await?;
+            Ok(Found::Nothing)
         }
         Command::Offboard {
             account,
             vendors,
             keep_roles,
+            yes,
         } => {
+            confirm(
+                yes,
+                &format!(
+                    "Remove account {account} from {} and {} its trust roles?",
+                    if vendors.is_empty() {
+                        "every vendor that has it".to_owned()
+                    } else {
+                        vendors
+                            .iter()
+                            .map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                    if keep_roles { "keep" } else { "delete" }
+                ),
+            )?;
             start::offboard(
                 &sdk,
                 &deployment,
@@ -220,7 +263,35 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<()> {
                 },
                 format,
             )
-            .await
+            .await?;
+            Ok(Found::Nothing)
         }
+    }
+}
+
+/// Asks before a destructive command, unless `--yes`; without a terminal to
+/// ask on, refuses.
+fn confirm(yes: bool, question: &str) -> vendorlink_shared::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    let refused =
+        |why: &str| vendorlink_shared::Error::bad_input(format!("{why}: pass --yes to go ahead"));
+    if !std::io::stdin().is_terminal() {
+        return Err(refused(
+            "offboarding needs a confirmation and stdin is not a terminal",
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| refused(&format!("could not read the answer ({e})")))?;
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(refused("not confirmed")),
     }
 }

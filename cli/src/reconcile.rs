@@ -21,7 +21,7 @@ pub async fn run(
     options: &ReconcileOptions,
     heal: HealMode,
     format: Format,
-) -> Result<()> {
+) -> Result<crate::Found> {
     let ctx = Context::new(deployment.config.clone(), sdk.clone())?;
     let reports = tasks::reconcile_all(&ctx, options).await?;
     let state_machine = match heal {
@@ -35,17 +35,28 @@ pub async fn run(
         .as_ref()
         .map(|s| s as &dyn vendorlink_shared::ports::Executions);
     let findings = tasks::heal(&ctx, options.account.as_ref(), heal, executions).await?;
+    // Exit status 2 for scripts: something drifted, could not be checked,
+    // or needs healing (even when --repair or --heal acted on it).
+    let found = if findings.is_empty()
+        && reports
+            .iter()
+            .all(|r| r.role.is_empty() && r.error.is_none() && r.registered != Some(false))
+    {
+        crate::Found::Nothing
+    } else {
+        crate::Found::Something
+    };
     if format == Format::Json {
         let both = serde_json::json!({"drift": reports, "heal": findings});
         println!(
             "{}",
             serde_json::to_string_pretty(&both).unwrap_or_default()
         );
-        return Ok(());
+        return Ok(found);
     }
     print!("{}", render(&reports, format));
     print!("{}", render_heal(&findings));
-    Ok(())
+    Ok(found)
 }
 
 pub async fn resolve_unverified(

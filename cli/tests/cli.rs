@@ -329,10 +329,18 @@ async fn status_redrive_and_offboard() {
         redrive["input"],
         json!({"accountId": account.as_str(), "action": "onboard", "vendors": ["cloudcraft"]})
     );
+    // Offboarding asks first: with no terminal to ask on, it is refused
+    // and starts nothing.
+    let before = org.executions().await.len();
+    let (ok, _, stderr) = org.cli(&["offboard", "--account", account.as_str()]);
+    assert!(!ok);
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert_eq!(org.executions().await.len(), before);
     let offboard = org.json(&[
-        "--format",
+        "--output",
         "json",
         "offboard",
+        "--yes",
         "--account",
         account.as_str(),
         "--keep-roles",

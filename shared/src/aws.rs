@@ -18,9 +18,25 @@ pub async fn load_sdk_config() -> SdkConfig {
     load_sdk_config_with(RetryConfig::standard().with_max_attempts(3)).await
 }
 
+/// As [`load_sdk_config`], in `region` and, when given, with a named
+/// profile of the AWS configuration (the admin CLI's `--region`,
+/// `--profile`).
+pub async fn load_sdk_config_for(region: &str, profile: Option<&str>) -> SdkConfig {
+    let mut loader = defaults_with(RetryConfig::standard().with_max_attempts(3))
+        .region(aws_config::Region::new(region.to_owned()));
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    loader.load().await
+}
+
 /// As [`load_sdk_config`], with a given retry policy (tests use one attempt
 /// so that a dead emulator fails fast).
 pub async fn load_sdk_config_with(retry: RetryConfig) -> SdkConfig {
+    defaults_with(retry).load().await
+}
+
+fn defaults_with(retry: RetryConfig) -> aws_config::ConfigLoader {
     let http_client = HttpClientBuilder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
@@ -33,8 +49,6 @@ pub async fn load_sdk_config_with(retry: RetryConfig) -> SdkConfig {
                 .operation_attempt_timeout(Duration::from_secs(30))
                 .build(),
         )
-        .load()
-        .await
 }
 
 /// The service error code of an SDK error, when the service answered.

@@ -173,7 +173,7 @@ class CliOnLocalStackTest(unittest.TestCase):
         # Offboarding while Stellar Cyber is down: the others are removed;
         # Stellar Cyber's claim is released as failed and `status` shows why.
         self.sandbox.control("POST", "faults", {"vendor": "stellarcyber", "status": 503, "count": 100000})
-        offboarding = json.loads(self.cli("offboard", "--account", b).stdout)["execution_arn"]
+        offboarding = json.loads(self.cli("offboard", "--yes", "--account", b).stdout)["execution_arn"]
         final = self.wait_for([offboarding])[offboarding]
         self.assertEqual(final["status"], "FAILED")
         entries = {e["vendor"]: e for e in json.loads(self.cli("status", "--account", b).stdout)}
@@ -183,14 +183,17 @@ class CliOnLocalStackTest(unittest.TestCase):
         self.sandbox.control("DELETE", "faults")
         # Reconcile leaves an unfinished offboarding alone, even with --repair.
         connectors = self.sandbox.count("stellarcyber", "POST", "/connect/api/v1/connector")
-        report = json.loads(self.cli("reconcile", "--repair", "--account", b).stdout)["drift"]
+        proc = self.cli("reconcile", "--repair", "--account", b, check=False)
+        # Exit status 2: something found that needs a person (0 all clear, 1 an error).
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        report = json.loads(proc.stdout)["drift"]
         (stellar,) = [r for r in report if r["vendor"] == "stellarcyber"]
         self.assertIn("offboarding of this account did not finish", stellar["error"])
         self.assertFalse(stellar["repaired"])
         self.assertEqual(self.sandbox.count("stellarcyber", "POST", "/connect/api/v1/connector"), connectors)
 
         # Offboard it again: gone from every vendor, roles deleted, ledger says so.
-        proc = self.cli("offboard", "--account", b)
+        proc = self.cli("offboard", "--yes", "--account", b)
         offboarding = json.loads(proc.stdout)["execution_arn"]
         final = self.wait_for([offboarding])[offboarding]
         self.assertEqual(final["status"], "SUCCEEDED", final.get("cause"))
