@@ -35,7 +35,9 @@ def sandbox(url: str, method: str, path: str, body: dict | None = None) -> dict:
 
 def cli(*args: str) -> str:
     proc = subprocess.run([str(CLI), "--format", "json", *args], capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
+    # Exit status 2: the command worked and found something (reconcile --heal
+    # that healed); 1 is a failure.
+    if proc.returncode not in (0, 2):
         sys.exit(f"bench-chaos: vendorlink {' '.join(args)} failed:\n{proc.stderr}")
     return proc.stdout
 
