@@ -57,6 +57,37 @@ async fn settle(
     panic!("never settled")
 }
 
+/// Registers account `n` and follows it until Skyhigh has provisioned it.
+async fn provisioned(client: &dyn vendorlink_shared::vendors::Vendor, n: u8) {
+    let reg = client.register(&account(n)).await.unwrap();
+    assert_eq!(
+        settle(client, n, &reg.reference).await,
+        RegistrationStatus::Active
+    );
+}
+
+/// Starts removing `account` and follows the removal to its end.
+async fn removed(
+    client: &dyn vendorlink_shared::vendors::Vendor,
+    account: &vendorlink_shared::vendors::AccountToRegister,
+) {
+    let Deregistration::Pending { reference } = client.deregister(account).await.unwrap() else {
+        panic!("expected an async deletion")
+    };
+    for _ in 0..10 {
+        let status = client.status(account, &reference).await.unwrap();
+        if status != RegistrationStatus::Pending {
+            assert_eq!(
+                status,
+                RegistrationStatus::Active,
+                "the removal did not finish"
+            );
+            return;
+        }
+    }
+    panic!("the removal never settled")
+}
+
 #[tokio::test]
 async fn an_already_provisioned_role_is_not_sent_again() {
     let sb = Sandbox::start(json!({})).await;
@@ -119,16 +150,8 @@ async fn an_assume_role_failure_is_stalled_with_skyhigh_s_message() {
 async fn deregistration_is_followed_to_completion() {
     let sb = Sandbox::start(json!({})).await;
     let client = sb.client(Skyhigh, secret(Skyhigh));
-    let reg = client.register(&account(1)).await.unwrap();
-    settle(&*client, 1, &reg.reference).await;
-    let Deregistration::Pending { reference } = client.deregister(&account(1)).await.unwrap()
-    else {
-        panic!("expected an async deletion")
-    };
-    assert_eq!(
-        settle(&*client, 1, &reference).await,
-        RegistrationStatus::Active
-    );
+    provisioned(&*client, 1).await;
+    removed(&*client, &account(1)).await;
     assert_eq!(
         client.deregister(&account(1)).await.unwrap(),
         Deregistration::NotFound
@@ -228,14 +251,7 @@ async fn an_answer_without_a_status_id_is_followed_through_the_listing() {
     assert_eq!(again.status, RegistrationStatus::Active);
     assert_eq!(sb.count(Skyhigh, "POST", "provisionAccounts").await, 1);
     // Removal without an id: done once the listing no longer has the role.
-    let Deregistration::Pending { reference } = client.deregister(&account(1)).await.unwrap()
-    else {
-        panic!("expected an async deletion")
-    };
-    assert_eq!(
-        settle(&*client, 1, &reference).await,
-        RegistrationStatus::Active
-    );
+    removed(&*client, &account(1)).await;
     assert_eq!(
         client.deregister(&account(1)).await.unwrap(),
         Deregistration::NotFound
@@ -246,8 +262,7 @@ async fn an_answer_without_a_status_id_is_followed_through_the_listing() {
 async fn ignore_errors_is_sent_as_the_page_s_example_unless_the_secret_says_otherwise() {
     let sb = Sandbox::start(json!({})).await;
     let client = sb.client(Skyhigh, secret(Skyhigh));
-    let first = client.register(&account(1)).await.unwrap();
-    settle(&*client, 1, &first.reference).await;
+    provisioned(&*client, 1).await;
     client.register(&account(2)).await.unwrap();
     let bodies: Vec<_> = sb
         .request_log(Skyhigh)
@@ -296,8 +311,7 @@ async fn missing_permissions_fail_where_the_secret_says_so() {
 async fn another_instance_name_is_refused_with_the_fix() {
     let sb = Sandbox::start(json!({})).await;
     let client = sb.client(Skyhigh, secret(Skyhigh));
-    let reg = client.register(&account(1)).await.unwrap();
-    settle(&*client, 1, &reg.reference).await;
+    provisioned(&*client, 1).await;
     let mut other = secret(Skyhigh);
     other["instance_name"] = json!("Another-AWS");
     let err = sb
@@ -315,15 +329,8 @@ async fn another_instance_name_is_refused_with_the_fix() {
 async fn removing_an_account_with_no_name_left_omits_the_name() {
     let sb = Sandbox::start(json!({})).await;
     let client = sb.client(Skyhigh, secret(Skyhigh));
-    let reg = client.register(&account(1)).await.unwrap();
-    settle(&*client, 1, &reg.reference).await;
+    provisioned(&*client, 1).await;
     let mut nameless = account(1);
     nameless.account_name = String::new();
-    let Deregistration::Pending { reference } = client.deregister(&nameless).await.unwrap() else {
-        panic!("expected an async deletion")
-    };
-    assert_eq!(
-        settle(&*client, 1, &reference).await,
-        RegistrationStatus::Active
-    );
+    removed(&*client, &nameless).await;
 }
