@@ -79,6 +79,20 @@ async fn recording_iam(t: &TestOrg) -> (IamClient, Arc<Mutex<Vec<String>>>) {
     (IamClient::from_conf(config), actions)
 }
 
+/// Creates a role vendorlink did not make (no tag) trusting `principal`'s
+/// root, as a customer's own role would; returns its trust policy.
+async fn untagged_role(iam: &IamClient, name: &str, principal: &str) -> Value {
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{principal}:root")}, "Action": "sts:AssumeRole"}]});
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    trust
+}
+
 async fn trust_document(iam: &IamClient, role: &str) -> Value {
     let raw = iam
         .get_role()
@@ -326,14 +340,7 @@ async fn delete_removes_policies_and_role_and_tolerates_absence() {
 async fn a_role_someone_else_made_is_never_deleted() {
     let t = fresh_org().await;
     let (iam, _) = recording_iam(&t).await;
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::999988887777:root"}, "Action": "sts:AssumeRole"}]});
-    iam.create_role()
-        .role_name("cloudcraft")
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    untagged_role(&iam, "cloudcraft", "999988887777").await;
     let member = member_iam(&t).await;
     assert_eq!(
         member
@@ -453,14 +460,7 @@ async fn a_role_of_the_same_name_that_is_not_ours_survives_unchanged() {
     // management account, with an inline S3 policy, and no vendorlink tag.
     let t = fresh_org().await;
     let (iam, actions) = recording_iam(&t).await;
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]});
-    iam.create_role()
-        .role_name("DataTheorem-Service")
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    let trust = untagged_role(&iam, "DataTheorem-Service", "111122223333").await;
     let s3 = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Action": "s3:GetObject", "Resource": "*"}]});
     iam.put_role_policy()
