@@ -47,6 +47,20 @@ async fn member_iam(t: &TestOrg) -> MemberIam {
     .unwrap()
 }
 
+/// The error of entering `account` through `role` with a (mocked) STS that
+/// refuses.
+async fn assume_refused(
+    sdk: &aws_config::SdkConfig,
+    sts: &aws_sdk_sts::Client,
+    account: &AccountId,
+    role: &str,
+) -> vendorlink_shared::Error {
+    MemberIam::assume(sdk, sts, account, role, "s", &json!({}))
+        .await
+        .err()
+        .unwrap()
+}
+
 /// An IAM client acting in the member account, whose every call's action
 /// name is recorded, so a test can prove no write was made.
 async fn recording_iam(t: &TestOrg) -> (IamClient, Arc<Mutex<Vec<String>>>) {
@@ -386,17 +400,7 @@ async fn access_denied_on_the_member_role_is_role_not_ready() {
     let sts = mock_client!(aws_sdk_sts, [&denied]);
     let sdk = base_sdk().await;
     let account: AccountId = "123456789012".parse().unwrap();
-    let err = MemberIam::assume(
-        &sdk,
-        &sts,
-        &account,
-        "AWSControlTowerExecution",
-        "s",
-        &json!({}),
-    )
-    .await
-    .err()
-    .unwrap();
+    let err = assume_refused(&sdk, &sts, &account, "AWSControlTowerExecution").await;
     assert_eq!(err.error_type(), "Retryable.RoleNotReady");
     assert_eq!(err.account(), Some(&account));
     assert!(
@@ -411,17 +415,7 @@ async fn access_denied_on_the_member_role_is_role_not_ready() {
         )
     });
     let sts = mock_client!(aws_sdk_sts, [&disabled]);
-    let err = MemberIam::assume(
-        &sdk,
-        &sts,
-        &account,
-        "OrganizationAccountAccessRole",
-        "s",
-        &json!({}),
-    )
-    .await
-    .err()
-    .unwrap();
+    let err = assume_refused(&sdk, &sts, &account, "OrganizationAccountAccessRole").await;
     assert_eq!(err.error_type(), "Fatal.Config");
 }
 
@@ -439,17 +433,7 @@ async fn throttling_is_retryable_throttled() {
     let sts = mock_client!(aws_sdk_sts, [&throttled]);
     let sdk = base_sdk().await;
     let account: AccountId = "123456789012".parse().unwrap();
-    let err = MemberIam::assume(
-        &sdk,
-        &sts,
-        &account,
-        "OrganizationAccountAccessRole",
-        "s",
-        &json!({}),
-    )
-    .await
-    .err()
-    .unwrap();
+    let err = assume_refused(&sdk, &sts, &account, "OrganizationAccountAccessRole").await;
     assert_eq!(err.error_type(), "Retryable.Throttled");
     assert!(err.message().contains("Throttling: Rate exceeded"), "{err}");
 }
