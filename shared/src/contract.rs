@@ -72,6 +72,23 @@ pub struct DirectRequest {
     /// Offboarding only: leave the trust roles in place.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep_roles: bool,
+    /// Vendors whose listing, read once for a whole backfill batch, did not
+    /// hold the account (see [`Unlisted`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unlisted: Vec<Unlisted>,
+}
+
+/// A vendor whose listing, read once for a whole backfill batch, did not hold
+/// the account while the ledger had counted `attempts` claims of it. Its
+/// register-account step may then skip the vendor's own lookup (for
+/// Cloudcraft: one request instead of two, at 20 a minute), but only while
+/// its execution's claim is the one claim since (`attempts + 1`) and no
+/// earlier attempt of the step sent the create: any other claim, and any
+/// retry after a lost answer, looks the account up again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unlisted {
+    pub vendor: VendorName,
+    pub attempts: u32,
 }
 
 impl DirectRequest {
@@ -81,6 +98,7 @@ impl DirectRequest {
             action: DirectAction::Onboard,
             vendors: (!vendors.is_empty()).then(|| vendors.to_vec()),
             keep_roles: false,
+            unlisted: Vec::new(),
         }
     }
 
@@ -119,6 +137,11 @@ pub struct WorkItem {
     /// Offboarding: leave the vendor's trust role in place.
     #[serde(default)]
     pub keep_roles: bool,
+    /// [`Unlisted::attempts`] for this vendor, when the request had one.
+    /// Always serialised (as `null` when absent): the state machine's
+    /// `ItemSelector` reads it by path.
+    #[serde(default)]
+    pub unlisted_after: Option<u32>,
 }
 
 /// The output of resolve-account.
@@ -178,6 +201,8 @@ pub struct VendorItem {
     pub vendor: VendorName,
     #[serde(default)]
     pub keep_roles: bool,
+    #[serde(default)]
+    pub unlisted_after: Option<u32>,
     #[serde(default)]
     pub execution: String,
     #[serde(default)]
@@ -255,6 +280,7 @@ impl VendorItem {
             account_id: self.account.account_id.clone(),
             account_name: self.account.account_name.clone(),
             role_arn,
+            unlisted: false,
         }
     }
 }

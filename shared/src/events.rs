@@ -34,6 +34,9 @@ pub struct AccountRef {
     /// Offboarding only: leave the trust roles in place (direct input only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep_roles: bool,
+    /// Vendors a backfill found absent from their listing (direct input only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unlisted: Vec<crate::contract::Unlisted>,
 }
 
 /// What to do about an event.
@@ -88,6 +91,7 @@ fn decide_direct(input: &Value) -> Result<Decision> {
         trigger: "direct".into(),
         vendors: direct.vendors,
         keep_roles: direct.keep_roles,
+        unlisted: direct.unlisted,
     };
     Ok(match direct.action {
         DirectAction::Onboard => Decision::Onboard(account),
@@ -133,6 +137,7 @@ fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {
                 trigger: event_name.into(),
                 vendors: None,
                 keep_roles: false,
+                unlisted: Vec::new(),
             }))
         }
         ("aws.controltower", "CreateManagedAccount" | "UpdateManagedAccount") => {
@@ -164,6 +169,7 @@ fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {
                 trigger: event_name.into(),
                 vendors: None,
                 keep_roles: false,
+                unlisted: Vec::new(),
             }))
         }
         ("aws.organizations", "CloseAccount" | "RemoveAccountFromOrganization") => {
@@ -175,6 +181,7 @@ fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {
                 trigger: event_name.into(),
                 vendors: None,
                 keep_roles: false,
+                unlisted: Vec::new(),
             }))
         }
         ("aws.organizations", "MoveAccount") => {
@@ -189,6 +196,7 @@ fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {
                 trigger: event_name.into(),
                 vendors: None,
                 keep_roles: false,
+                unlisted: Vec::new(),
             }))
         }
         ("aws.organizations", "CloseAccountResult") => {
@@ -207,6 +215,7 @@ fn decide_event(event: &EventBridgeEvent<Value>) -> Result<Decision> {
                 trigger: event_name.into(),
                 vendors: None,
                 keep_roles: false,
+                unlisted: Vec::new(),
             }))
         }
         _ => Ok(skip(

@@ -49,6 +49,9 @@ pub struct FakeVendorBehaviour {
     /// `register` refuses this many times first, as a vendor that cannot
     /// assume the role yet refuses it (Cloudcraft's 400), creating nothing.
     pub refuses_role: u32,
+    /// One request lists every registration (Cloudcraft): `register` skips
+    /// its lookup for an account marked `unlisted`, as that client does.
+    pub lists_in_one_request: bool,
 }
 
 impl Default for FakeVendorBehaviour {
@@ -63,6 +66,7 @@ impl Default for FakeVendorBehaviour {
             removal_stalls: false,
             stalls_until_registers: 0,
             refuses_role: 0,
+            lists_in_one_request: false,
         }
     }
 }
@@ -84,6 +88,8 @@ struct State {
     created: usize,
     /// `register` calls refused as "cannot assume the role".
     role_refusals: u32,
+    /// `register` calls that skipped the lookup (`unlisted`).
+    lookups_skipped: u32,
 }
 
 /// One vendor's state and behaviour.
@@ -117,6 +123,11 @@ impl FakeVendor {
             .iter()
             .filter(|h| &h.account.account_id == account)
             .count()
+    }
+
+    /// `register` calls that skipped the lookup for an `unlisted` account.
+    pub fn lookups_skipped(&self) -> u32 {
+        self.lock().lookups_skipped
     }
 
     /// Registrations ever created.
@@ -198,7 +209,11 @@ impl Vendor for FakeClient {
                 .with_status(400)
                 .role_refusal());
             }
-            if behaviour.lookup {
+            let skips_lookup = behaviour.lists_in_one_request && account.unlisted;
+            if skips_lookup {
+                state.lookups_skipped += 1;
+            }
+            if behaviour.lookup && !skips_lookup {
                 if let Some(held) = state.registrations.iter_mut().find(|h| {
                     h.account.account_id == account.account_id
                         && !(behaviour.lookup_misses_pending && h.polls < behaviour.pending_polls)
@@ -309,6 +324,10 @@ impl Vendor for FakeClient {
 
     fn finds_existing(&self) -> bool {
         self.vendor.behaviour().lookup
+    }
+
+    fn lists_in_one_request(&self) -> bool {
+        self.vendor.behaviour().lists_in_one_request
     }
 
     async fn is_registered(&self, account: &AccountToRegister) -> Result<Option<bool>> {

@@ -11,6 +11,7 @@
 //! - [`notify`]: the texts people read, published through the notifier.
 //! - [`reconcile`]: the scheduled (and CLI) drift check and repair.
 
+pub mod backfill;
 pub mod context;
 pub mod heal;
 pub mod notify;

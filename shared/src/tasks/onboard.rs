@@ -8,7 +8,7 @@ use tracing::{info, instrument};
 use crate::contract::{Action, ItemStatus, Outcome, VendorItem};
 use crate::error::{Error, ErrorKind, Result, Step};
 use crate::ledger::{LedgerEntry, LedgerState, Transition, TransitionOutcome};
-use crate::vendors::{RegistrationStatus, Vendor};
+use crate::vendors::{AccountToRegister, RegistrationStatus, Vendor};
 
 use super::{advance, in_scope, now_minus, role_may_be_propagating, unix_now, Context, SecretRead};
 
@@ -185,7 +185,26 @@ async fn register(ctx: &Context, item: VendorItem) -> Result<VendorItem> {
         }
         _ => {}
     }
-    submit(ctx, item, client.as_ref(), entry.vendor_ref.as_deref()).await
+    let unlisted = unlisted_still_holds(&item, &entry);
+    submit(
+        ctx,
+        item,
+        client.as_ref(),
+        entry.vendor_ref.as_deref(),
+        unlisted,
+    )
+    .await
+}
+
+/// Whether the backfill's "not in the vendor's listing" still holds: only
+/// this execution's claim since the listing was read, and no earlier attempt
+/// of this step sent the create (`registering` or later), so nothing can
+/// have registered the account at the vendor since.
+fn unlisted_still_holds(item: &VendorItem, entry: &LedgerEntry) -> bool {
+    item.unlisted_after
+        .is_some_and(|attempts| entry.attempts == attempts.saturating_add(1))
+        && matches!(entry.state, LedgerState::Claimed | LedgerState::RoleReady)
+        && entry.vendor_ref.is_none()
 }
 
 /// Records the intent, then asks the vendor to register the account (its
@@ -196,6 +215,7 @@ async fn submit(
     item: VendorItem,
     client: &dyn Vendor,
     earlier: Option<&str>,
+    unlisted: bool,
 ) -> Result<VendorItem> {
     let (account, vendor) = (item.account.account_id.clone(), item.vendor);
     advance(
@@ -205,7 +225,10 @@ async fn submit(
         Transition::registering().held_by(&item.execution),
     )
     .await?;
-    let account_to_register = item.registration(None);
+    let account_to_register = AccountToRegister {
+        unlisted,
+        ..item.registration(None)
+    };
     let attempt = match earlier {
         Some(reference) => client.register_again(&account_to_register, reference).await,
         None => client.register(&account_to_register).await,

@@ -126,6 +126,7 @@ async fn check_drift(
             .clone()
             .or_else(|| entry.role_arn.clone())
             .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{}", spec.name)),
+        unlisted: false,
     };
     report.role = state.drift;
     report.registered = client.is_registered(&registration).await?;

@@ -5,7 +5,7 @@ use serde_json::Value;
 use tracing::{info, instrument};
 
 use crate::config::Scope;
-use crate::contract::{AccountSummary, Action, OffboardRoles, Resolved, WorkItem};
+use crate::contract::{AccountSummary, Action, OffboardRoles, Resolved, Unlisted, WorkItem};
 use crate::error::{Error, ErrorKind, Result, ResultExt, Step};
 use crate::events::{decide, AccountRef, Decision};
 use crate::ids::AccountId;
@@ -100,6 +100,7 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
                     &account.trigger,
                     onboarded,
                     OffboardRoles::Delete,
+                    &[],
                 ));
             }
             let vendors = requested_vendors(ctx, &account)?;
@@ -110,6 +111,7 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
                 &account.trigger,
                 vendors,
                 OffboardRoles::Delete,
+                &account.unlisted,
             ))
         }
         Decision::Offboard(account) => {
@@ -149,6 +151,7 @@ async fn resolve(ctx: &Context, event: &Value) -> Result<Resolved> {
                 &account.trigger,
                 vendors,
                 roles,
+                &[],
             ))
         }
     }
@@ -203,6 +206,7 @@ fn work(
     trigger: &str,
     vendors: Vec<VendorName>,
     roles: OffboardRoles,
+    unlisted: &[Unlisted],
 ) -> Resolved {
     Resolved {
         action,
@@ -213,6 +217,10 @@ fn work(
                 account: account.clone(),
                 vendor,
                 keep_roles: roles == OffboardRoles::Keep,
+                unlisted_after: unlisted
+                    .iter()
+                    .find(|u| u.vendor == vendor)
+                    .map(|u| u.attempts),
             })
             .collect(),
         account: Some(account),

@@ -16,6 +16,10 @@ pub struct AccountToRegister {
     pub account_id: crate::ids::AccountId,
     pub account_name: String,
     pub role_arn: String,
+    /// The caller knows the vendor's listing lacks the account (a backfill
+    /// read it for the whole batch, and no attempt was made since): a client
+    /// that looks the account up before creating it may skip the lookup.
+    pub unlisted: bool,
 }
 
 /// The state of a registration at a vendor.
@@ -145,6 +149,14 @@ pub trait Vendor: Send + Sync {
     /// an ambiguous outcome: the item becomes `unverified` instead.
     fn finds_existing(&self) -> bool {
         true
+    }
+
+    /// Whether one request lists every registration (so a backfill reads it
+    /// once per batch through [`Vendor::is_registered`]), and
+    /// [`Vendor::register`] skips its own lookup for an account marked
+    /// [`AccountToRegister::unlisted`].
+    fn lists_in_one_request(&self) -> bool {
+        false
     }
 
     /// What the last `status` call saw of a registration still pending, in

@@ -220,6 +220,7 @@ mod tests {
             Some(RateLimit {
                 requests_per_minute: 20,
                 requests_per_onboarding: 2,
+                requests_per_backfilled_account: 1,
             })
         );
     }

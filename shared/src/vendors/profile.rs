@@ -63,6 +63,9 @@ pub struct RateLimit {
     /// Requests one onboarding makes (the trust parameters are read once per
     /// warm process and not counted).
     pub requests_per_onboarding: u32,
+    /// Requests one account of a backfill makes, where a batch reads the
+    /// vendor's listing once for all its accounts (not counted here).
+    pub requests_per_backfilled_account: u32,
 }
 
 impl RateLimit {
@@ -75,6 +78,15 @@ impl RateLimit {
     /// Cloudcraft's answers became 429s.)
     pub fn onboardings_per_minute(self) -> u32 {
         (self.requests_per_minute.saturating_sub(1) / self.requests_per_onboarding.max(1))
+            .saturating_sub(1)
+    }
+
+    /// Backfill starts a minute, by the same rule with the backfill's
+    /// per-account requests: `per_account x (N + 1) + 1 <= per_minute`
+    /// (Cloudcraft: 1 x (18 + 1) + 1 = 20). The batch's one listing is read
+    /// a whole gap before its first start.
+    pub fn backfill_per_minute(self) -> u32 {
+        (self.requests_per_minute.saturating_sub(1) / self.requests_per_backfilled_account.max(1))
             .saturating_sub(1)
     }
 }
@@ -135,8 +147,10 @@ mod tests {
         let limit = RateLimit {
             requests_per_minute: 20,
             requests_per_onboarding: 2,
+            requests_per_backfilled_account: 1,
         };
         assert_eq!(limit.onboardings_per_minute(), 8);
+        assert_eq!(limit.backfill_per_minute(), 18);
     }
 
     #[test]
@@ -144,6 +158,7 @@ mod tests {
         let limit = RateLimit {
             requests_per_minute: 2,
             requests_per_onboarding: 2,
+            requests_per_backfilled_account: 2,
         };
         assert_eq!(limit.onboardings_per_minute(), 0);
     }

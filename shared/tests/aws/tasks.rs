@@ -286,6 +286,7 @@ async fn reconcile_finds_a_deleted_role_a_tampered_trust_and_a_lost_registration
         account_id: t.member.clone(),
         account_name: "member".into(),
         role_arn: format!("arn:aws:iam::{}:role/StellarCyberConnector", t.member),
+        unlisted: false,
     };
     assert_eq!(
         stellar.deregister(&account).await.unwrap(),

@@ -192,6 +192,7 @@ pub fn account(n: u8) -> AccountToRegister {
     let id = format!("2222222222{n:02}");
     AccountToRegister {
         role_arn: format!("arn:aws:iam::{id}:role/vendorlink-test"),
+        unlisted: false,
         account_name: format!("workload-{n}"),
         account_id: id.parse().unwrap(),
     }

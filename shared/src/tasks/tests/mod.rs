@@ -2,6 +2,7 @@
 //! every task's paths, and faults at every call it makes (an error, a
 //! timeout, an answer lost after the other side acted). No emulator.
 
+mod backfill;
 mod faults;
 mod heal;
 mod lifecycle;

@@ -109,11 +109,16 @@ impl Vendor for Cloudcraft {
     }
 
     async fn register(&self, account: &AccountToRegister) -> Result<Registration> {
-        if let Some(existing) = self.find(&account.role_arn).await? {
-            return Ok(Registration {
-                reference: existing.id,
-                status: RegistrationStatus::Active,
-            });
+        // A backfill read the listing once for its whole batch and it lacked
+        // the account, with no attempt since (`AccountToRegister::unlisted`):
+        // one request per account instead of two.
+        if !account.unlisted {
+            if let Some(existing) = self.find(&account.role_arn).await? {
+                return Ok(Registration {
+                    reference: existing.id,
+                    status: RegistrationStatus::Active,
+                });
+            }
         }
         let call = self.api.call("adding the AWS account");
         let request = self.api.authed(Method::POST, ACCOUNTS).json(&json!({
@@ -159,6 +164,10 @@ impl Vendor for Cloudcraft {
             Err(err) if err.http_status() == Some(404) => Ok(Deregistration::NotFound),
             Err(err) => Err(err),
         }
+    }
+
+    fn lists_in_one_request(&self) -> bool {
+        true
     }
 
     /// Answered from one listing per client (a reconcile run makes one

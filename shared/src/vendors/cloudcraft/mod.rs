@@ -25,6 +25,8 @@ pub const PROFILE: VendorProfile = VendorProfile {
         requests_per_minute: 20,
         // The account list and the POST (the trust is cached per process).
         requests_per_onboarding: 2,
+        // The POST: a backfill reads the list once per batch.
+        requests_per_backfilled_account: 1,
     }),
     // Datadog's cloudcraft-go (`internal/xhttp/retry.go`) and its docs: 408,
     // 429 and 502-504 are retried, 1-30 s apart; a 429 means the request was
