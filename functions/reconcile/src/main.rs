@@ -4,11 +4,15 @@
 //! onboarded (a lost event) and items failed or stuck, publishes them, and
 //! with `AUTO_HEAL=true` starts the executions that fix them on the state
 //! machine `STATE_MACHINE_ARN`.
+//!
+//! Invoked with `{"backfill": {...}}` (the backfill state machine's Plan
+//! state), it plans the backfill's next batch instead
+//! (`vendorlink_shared::tasks::backfill`).
 
 use serde_json::json;
 use vendorlink_shared::ports::aws::StateMachine;
 use vendorlink_shared::tasks::{self, reconcile::ReconcileMode, HealMode, ReconcileOptions};
-use vendorlink_shared::Step;
+use vendorlink_shared::{Error, Step};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -27,10 +31,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ),
         _ => None,
     };
-    vendorlink_runtime::serve(Step::Reconcile, move |ctx, _schedule: serde_json::Value| {
+    vendorlink_runtime::serve(Step::Reconcile, move |ctx, input: serde_json::Value| {
         let options = options.clone();
         let state_machine = state_machine.clone();
         async move {
+            // The backfill state machine's Plan state: the next batch.
+            if let Some(request) = input.get("backfill") {
+                let batch = tasks::backfill::plan_from_input(&ctx, request).await?;
+                return serde_json::to_value(batch)
+                    .map_err(|e| Error::bad_input(format!("encoding the batch: {e}")));
+            }
             let drift = tasks::reconcile_all(&ctx, &options).await?;
             let mode = if state_machine.is_some() {
                 HealMode::Start

@@ -316,6 +316,18 @@ pub async fn plan_batch(ctx: &Context, request: PlanRequest) -> Result<Batch> {
         .in_step(Step::Reconcile)
 }
 
+/// [`plan_batch`] of the Plan state's JSON input; a bad one is `BadInput`
+/// naming the field.
+pub async fn plan_from_input(ctx: &Context, input: &serde_json::Value) -> Result<Batch> {
+    let request: PlanRequest = serde_path_to_error::deserialize(input)
+        .map_err(|e| {
+            let path = e.path().to_string();
+            Error::bad_input(format!("backfill request: {path}: {}", e.into_inner()))
+        })
+        .in_step(Step::Reconcile)?;
+    plan_batch(ctx, request).await
+}
+
 async fn plan(ctx: &Context, request: PlanRequest, now: u64) -> Result<Batch> {
     let options = request.options;
     options.validate()?;
