@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo cli-demo package venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test chaos-test clean
+.PHONY: test demo cli-demo package bench-cold venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test chaos-test clean
 
 ## test: install what is needed, then fmt check, clippy and every test
 test: venv node fmt-check clippy lint-template rust-test sandbox-test sfn-test e2e-test chaos-test
@@ -24,6 +24,13 @@ cli-demo: venv node
 ## each zip's size, and a failure above the budget (PACKAGE_BUDGET_BYTES, 5 MiB)
 package: venv
 	local/package
+
+## bench-cold: cold start (init ms) and peak RSS of each function, release build
+## for the host, against the Python boto3 peer of ../shared/perf over a local
+## Runtime API on 127.0.0.1 (BENCH_RUNS, BENCH_FUNCTIONS, PERF_DIR; a
+## benchmark: exits 0 whether or not the targets hold)
+bench-cold: venv
+	local/bench-cold
 
 ## venv: the Python tools of the local stack (moto, cargo-lambda, SAM CLI, cfn-lint), pinned
 venv: $(STAMP)

@@ -9,6 +9,7 @@ use vendorlink_shared::{Error, Result};
 
 pub struct Deployment {
     pub state_machine_arn: Option<String>,
+    pub backfill_state_machine_arn: Option<String>,
     pub config: Config,
 }
 
@@ -30,8 +31,10 @@ impl Deployment {
         sdk: &SdkConfig,
         stack_name: &str,
         state_machine_arn: Option<String>,
+        backfill_state_machine_arn: Option<String>,
         ledger_table: Option<String>,
     ) -> Result<Deployment> {
+        let mut backfill = backfill_state_machine_arn;
         let mut vars: HashMap<String, String> = HashMap::new();
         let mut state_machine = state_machine_arn;
         let explicit = state_machine.is_some() && ledger_table.is_some();
@@ -56,6 +59,9 @@ impl Deployment {
                     (Some("StateMachineArn"), Some(v)) if state_machine.is_none() => {
                         state_machine = Some(v)
                     }
+                    (Some("BackfillStateMachineArn"), Some(v)) if backfill.is_none() => {
+                        backfill = Some(v)
+                    }
                     (Some("LedgerTableName"), Some(v)) => {
                         vars.insert("LEDGER_TABLE".into(), v);
                     }
@@ -78,6 +84,7 @@ impl Deployment {
             Config::from_lookup(|key| vars.get(key).cloned().or_else(|| std::env::var(key).ok()))?;
         Ok(Deployment {
             state_machine_arn: state_machine,
+            backfill_state_machine_arn: backfill,
             config,
         })
     }
@@ -86,6 +93,14 @@ impl Deployment {
         self.state_machine_arn.as_deref().ok_or_else(|| {
             Error::config(
                 "no state machine: pass --state-machine-arn or --stack-name of a deployed stack",
+            )
+        })
+    }
+
+    pub fn backfill_state_machine(&self) -> Result<&str> {
+        self.backfill_state_machine_arn.as_deref().ok_or_else(|| {
+            Error::config(
+                "no backfill state machine: pass --backfill-state-machine-arn or --stack-name of a deployed stack",
             )
         })
     }

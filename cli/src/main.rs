@@ -31,6 +31,9 @@ struct Cli {
     /// The state machine, instead of reading it from the stack.
     #[arg(long, global = true, env = "VENDORLINK_STATE_MACHINE_ARN")]
     state_machine_arn: Option<String>,
+    /// The backfill state machine, instead of reading it from the stack.
+    #[arg(long, global = true, env = "VENDORLINK_BACKFILL_STATE_MACHINE_ARN")]
+    backfill_state_machine_arn: Option<String>,
     /// The ledger table, instead of reading it from the stack.
     #[arg(long, global = true, env = "VENDORLINK_LEDGER_TABLE")]
     ledger_table: Option<String>,
@@ -59,7 +62,9 @@ enum Command {
         #[arg(long)]
         vendor: Option<VendorName>,
     },
-    /// Bring in the organization's existing accounts: plan, then start one execution per account that needs work.
+    /// Bring in the organization's existing accounts: print the plan, start the backfill state
+    /// machine in AWS (or join the running one) and follow it to the end. Ctrl-C stops only the
+    /// following; running it again resumes.
     Backfill {
         /// Only accounts under these OUs (or roots), instead of the stack's IncludeOus.
         #[arg(long = "ou")]
@@ -70,13 +75,21 @@ enum Command {
         /// Print the plan and start nothing.
         #[arg(long)]
         dry_run: bool,
-        /// At most this many executions running at once.
-        #[arg(long, default_value_t = 10)]
-        max_concurrent: usize,
-        /// Start at most this many executions a minute (0: no pacing). Default: 8 when
-        /// Cloudcraft is enabled (its API allows 20 requests a minute; an onboarding makes 2), else no pacing.
+        /// At most this many onboardings running at once (default 40).
+        #[arg(long)]
+        max_concurrent: Option<u32>,
+        /// Start at most this many onboardings a minute (0: no pacing). Default: 18 when Cloudcraft
+        /// is enabled (its API allows 20 requests a minute; a backfilled account makes 1, as the
+        /// listing is read once per batch), else no pacing.
         #[arg(long)]
         per_minute: Option<u32>,
+        /// Accounts planned per batch (default 500, at most 600).
+        #[arg(long)]
+        batch_size: Option<u32>,
+        /// Start the backfill (or find the running one) and return; follow it in the Step Functions
+        /// console, or with `vendorlink backfill` again.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Check every onboarded account: roles against their spec, vendors' lists against the ledger.
     Reconcile {
@@ -162,6 +175,7 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<Found> {
         &sdk,
         &cli.stack_name,
         cli.state_machine_arn.clone(),
+        cli.backfill_state_machine_arn.clone(),
         cli.ledger_table.clone(),
     )
     .await?;
@@ -177,16 +191,21 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<Found> {
             dry_run,
             max_concurrent,
             per_minute,
+            batch_size,
+            no_wait,
         } => {
             let options = backfill::Options {
-                ous,
-                exclude,
+                backfill: vendorlink_shared::tasks::backfill::BackfillOptions {
+                    ous,
+                    exclude,
+                    per_minute,
+                    max_concurrent,
+                    batch_size,
+                },
                 dry_run,
-                max_concurrent: max_concurrent.max(1),
-                per_minute,
+                wait: !no_wait,
             };
-            backfill::run(&sdk, &deployment, &options, format).await?;
-            Ok(Found::Nothing)
+            backfill::run(&sdk, &deployment, &options, format).await
         }
         Command::Reconcile {
             account,

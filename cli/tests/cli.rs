@@ -16,6 +16,7 @@ struct Org {
     organizations: aws_sdk_organizations::Client,
     accounts: Vec<AccountId>,
     state_machine: String,
+    backfill: String,
     ledger: Ledger,
 }
 
@@ -90,6 +91,15 @@ async fn org_with_accounts(n: usize) -> Org {
         .await
         .unwrap()
         .state_machine_arn;
+    let backfill = aws_sdk_sfn::Client::new(&sdk)
+        .create_state_machine()
+        .name("vendorlink-backfill")
+        .definition(json!({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}).to_string())
+        .role_arn(format!("arn:aws:iam::{management}:role/sfn"))
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
     let ledger = Ledger::new(aws_sdk_dynamodb::Client::new(&sdk), "ledger");
     ledger.ensure_table().await.unwrap();
     Org {
@@ -98,6 +108,7 @@ async fn org_with_accounts(n: usize) -> Org {
         organizations,
         accounts,
         state_machine,
+        backfill,
         ledger,
     }
 }
@@ -108,6 +119,8 @@ impl Org {
             .args([
                 "--state-machine-arn",
                 &self.state_machine,
+                "--backfill-state-machine-arn",
+                &self.backfill,
                 "--ledger-table",
                 "ledger",
             ])
@@ -129,9 +142,13 @@ impl Org {
     }
 
     async fn executions(&self) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
+        self.executions_of(&self.state_machine).await
+    }
+
+    async fn executions_of(&self, machine: &str) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
         aws_sdk_sfn::Client::new(&self.sdk)
             .list_executions()
-            .state_machine_arn(&self.state_machine)
+            .state_machine_arn(machine)
             .into_paginator()
             .items()
             .send()
@@ -163,7 +180,7 @@ impl Org {
 }
 
 #[tokio::test]
-async fn backfill_plans_starts_once_and_never_twice() {
+async fn backfill_plans_then_starts_one_backfill_in_aws_and_joins_it_when_run_again() {
     let org = org_with_accounts(50).await;
     // Ten accounts are onboarded already; five of them failed with RISKEN.
     for (i, account) in org.accounts.iter().take(10).enumerate() {
@@ -185,6 +202,8 @@ async fn backfill_plans_starts_once_and_never_twice() {
         "a dry run started something"
     );
 
+    // The backfill runs in AWS: one execution of the backfill state
+    // machine, with the options as its input, and none of vendorlink's yet.
     let run = org.json(&[
         "--format",
         "json",
@@ -193,18 +212,16 @@ async fn backfill_plans_starts_once_and_never_twice() {
         "0",
         "--max-concurrent",
         "100",
+        "--no-wait",
     ]);
-    let started = run["started"].as_array().unwrap();
-    assert_eq!(
-        started.iter().filter(|s| s["result"] == "started").count(),
-        45
-    );
-    let executions = org.executions().await;
-    assert_eq!(executions.len(), 45);
+    assert_eq!(run["joined"], json!(false), "{run}");
+    assert_eq!(run["plan"], json!(45));
+    let backfills = org.executions_of(&org.backfill).await;
+    assert_eq!(backfills.len(), 1);
     let input: Value = serde_json::from_str(
         &aws_sdk_sfn::Client::new(&org.sdk)
             .describe_execution()
-            .execution_arn(&executions[0].execution_arn)
+            .execution_arn(&backfills[0].execution_arn)
             .send()
             .await
             .unwrap()
@@ -212,27 +229,18 @@ async fn backfill_plans_starts_once_and_never_twice() {
             .unwrap(),
     )
     .unwrap();
-    assert!(
-        input["accountId"].is_string() && input["vendors"].is_array(),
-        "{input}"
-    );
+    assert_eq!(input, json!({"per_minute": 0, "max_concurrent": 100}));
+    assert!(org.executions().await.is_empty());
 
-    // Running it again starts nothing new.
-    let again = org.json(&[
-        "--format",
-        "json",
-        "backfill",
-        "--per-minute",
-        "0",
-        "--max-concurrent",
-        "100",
-    ]);
-    let again = again["started"].as_array().unwrap();
-    assert!(
-        again.iter().all(|s| s["result"] == "already_started"),
-        "{again:?}"
-    );
-    assert_eq!(org.executions().await.len(), 45);
+    // While it runs, running the command again joins it: nothing new starts.
+    let again = org.json(&["--format", "json", "backfill", "--no-wait"]);
+    assert_eq!(again["joined"], json!(true), "{again}");
+    assert_eq!(again["execution"], run["execution"]);
+    assert_eq!(org.executions_of(&org.backfill).await.len(), 1);
+
+    // Options out of range are refused before anything starts.
+    let (ok, _, stderr) = org.cli(&["backfill", "--max-concurrent", "0", "--no-wait"]);
+    assert!(!ok && stderr.contains("max_concurrent"), "{stderr}");
 }
 
 #[tokio::test]

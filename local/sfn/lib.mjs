@@ -34,6 +34,14 @@ export class CouldNotRun extends Error {
   }
 }
 
+/** The local ARN of the state machine named `name`. */
+export function stateMachineArnOf(name) {
+  return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${name}`;
+}
+
+/** The Step Functions integration a Task may use locally: start an execution and wait for it. */
+export const START_EXECUTION_SYNC = /^arn:aws[a-z-]*:states:::states:startExecution\.sync(:2)?$/;
+
 /** `ResolveAccount` -> `resolve-account`. */
 export function kebab(name) {
   return name
@@ -50,11 +58,11 @@ export function fillSubstitutions(value, unfilled) {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z0-9_]+)\}/g, (whole, name) => {
       const m = /^([A-Za-z0-9]+)FunctionArn$/.exec(name);
-      if (!m) {
-        unfilled.add(whole);
-        return whole;
-      }
-      return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${kebab(m[1])}`;
+      if (m) return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${kebab(m[1])}`;
+      const sm = /^([A-Za-z0-9]+)StateMachineArn$/.exec(name);
+      if (sm) return stateMachineArnOf(kebab(sm[1]));
+      unfilled.add(whole);
+      return whole;
     });
   }
   if (Array.isArray(value)) return value.map((v) => fillSubstitutions(v, unfilled));
@@ -81,11 +89,14 @@ export function* stateMaps(machine) {
  */
 export function inspect(machine) {
   const tasks = new Map();
+  const starts = new Set();
   const waits = new Set();
   const retries = new Set();
   for (const states of stateMaps(machine)) {
     for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task') {
+      if (state.Type === 'Task' && START_EXECUTION_SYNC.test(state.Resource ?? '')) {
+        starts.add(name);
+      } else if (state.Type === 'Task') {
         const m = FUNCTION_ARN.exec(state.Resource ?? '');
         if (!m) {
           throw new CouldNotRun(
@@ -97,11 +108,13 @@ export function inspect(machine) {
         }
         tasks.set(name, m[1]);
       }
-      if (state.Type === 'Wait') waits.add(name);
+      // Only waits of a duration are shortened: a Wait until a timestamp
+      // (the backfill's paced starts) keeps the time it names.
+      if (state.Type === 'Wait' && (state.Seconds !== undefined || state.SecondsPath !== undefined)) waits.add(name);
       if (Array.isArray(state.Retry)) retries.add(name);
     }
   }
-  return { tasks, waits, retries };
+  return { tasks, starts, waits, retries };
 }
 
 /** The definition file's text and the definition with its substitutions filled. */
@@ -372,11 +385,17 @@ export function taskHandler(host, stateName, fn, { infrastructure, log, quiet = 
  * last `wait` seconds and Retry pauses `retry` seconds, each when defined.
  * `handlerOptions` are taskHandler's options.
  */
-export function buildOverrides({ tasks, waits, retries }, { host, wait, retry, ...handlerOptions }) {
+export function buildOverrides({ tasks, starts = new Set(), waits, retries }, { host, wait, retry, startSync, ...handlerOptions }) {
+  if (starts.size > 0 && !startSync) {
+    throw new CouldNotRun(
+      `Task state "${[...starts][0]}" starts another execution: only the local Step Functions endpoint (server.mjs) runs it`,
+    );
+  }
   const overrides = {
-    taskResourceLocalHandlers: Object.fromEntries(
-      [...tasks].map(([stateName, fn]) => [stateName, taskHandler(host, stateName, fn, handlerOptions)]),
-    ),
+    taskResourceLocalHandlers: Object.fromEntries([
+      ...[...tasks].map(([stateName, fn]) => [stateName, taskHandler(host, stateName, fn, handlerOptions)]),
+      ...[...starts].map((stateName) => [stateName, startSync(stateName)]),
+    ]),
   };
   if (wait !== undefined) {
     overrides.waitTimeOverrides = Object.fromEntries([...waits].map((s) => [s, wait * 1000]));

@@ -11,6 +11,11 @@
 //   --name NAME         the state machine's name (default: vendorlink); its ARN
 //                       is arn:aws:states:us-east-1:000000000000:stateMachine:NAME
 //   --port N            the port on 127.0.0.1 (default 0: a free one)
+//   --also NAME=FILE    one more state machine served beside it (repeatable),
+//                       e.g. --also backfill=statemachine/backfill.asl.json;
+//                       its Task states may start executions of the others
+//                       (arn:aws:states:::states:startExecution.sync:2: the
+//                       child is started here and waited for, as on AWS)
 //   --ready-file PATH   once listening, write {"port", "stateMachineArn"} there
 //                       (whole or not at all: written aside, then renamed);
 //                       removed again on SIGTERM/SIGINT
@@ -36,7 +41,8 @@
 // epoch seconds. Executions live in memory until the server stops.
 //
 // Outside the AWS protocol, GET /_local/executions answers
-// {total, running, succeeded, failed, timedOut, aborted}.
+// {total, running, succeeded, failed, timedOut, aborted} of the first state
+// machine (?stateMachine=NAME: of that one).
 //
 // A function host that is down or answers other than 200/500/408 fails that
 // execution with error Local.CouldNotRun (the problem as cause); the server
@@ -58,6 +64,7 @@ import {
   REGION,
   ROLE_ARN,
   buildOverrides,
+  stateMachineArnOf,
   buildStateMachine,
   describeEvent,
   failureOf,
@@ -121,13 +128,14 @@ function configure(argv) {
       options: {
         definition: { type: 'string' },
         name: { type: 'string', default: 'vendorlink' },
+        also: { type: 'string', multiple: true, default: [] },
         port: { type: 'string', default: '0' },
         'ready-file': { type: 'string' },
       },
     }));
   } catch (e) {
     throw new CouldNotRun(
-      `${e.message}\nusage: server.mjs [--definition FILE] [--name NAME] [--port N] [--ready-file PATH]`,
+      `${e.message}\nusage: server.mjs [--definition FILE] [--name NAME] [--also NAME=FILE]... [--port N] [--ready-file PATH]`,
     );
   }
   if (!NAME.test(values.name)) {
@@ -136,16 +144,28 @@ function configure(argv) {
   if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) {
     throw new CouldNotRun(`--port must be a port number (0 for a free one), not "${values.port}"`);
   }
-  const definitionPath = values.definition ? resolve(values.definition) : DEFAULT_DEFINITION;
-  const { text, definition } = readDefinition(definitionPath);
-  const inspected = inspect(definition);
+  const machine = (name, path) => {
+    const { text, definition } = readDefinition(path);
+    return {
+      name,
+      arn: stateMachineArnOf(name),
+      definitionPath: path,
+      definitionText: text,
+      inspected: inspect(definition),
+      stateMachine: buildStateMachine(definition, path),
+    };
+  };
+  const machines = [machine(values.name, values.definition ? resolve(values.definition) : DEFAULT_DEFINITION)];
+  for (const also of values.also) {
+    const m = /^([^=]+)=(.+)$/.exec(also);
+    if (!m || !NAME.test(m[1])) throw new CouldNotRun(`--also takes NAME=FILE, not "${also}"`);
+    if (machines.some((x) => x.name === m[1])) throw new CouldNotRun(`two state machines are named "${m[1]}"`);
+    machines.push(machine(m[1], resolve(m[2])));
+  }
   const wait = waitSeconds();
   maxInFlight(); // checked at start, not at the first call
   return {
-    definitionPath,
-    definitionText: text,
-    inspected,
-    stateMachine: buildStateMachine(definition, definitionPath),
+    machines,
     name: values.name,
     port: Number(values.port),
     readyFile: values['ready-file'] ? resolve(values['ready-file']) : null,
@@ -164,7 +184,9 @@ try {
   process.exit(EXIT_COULD_NOT_START);
 }
 
-const stateMachineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${config.name}`;
+/** The first state machine: the ready file's, the counters'. */
+const stateMachineArn = config.machines[0].arn;
+const machinesByArn = new Map(config.machines.map((m) => [m.arn, m]));
 const createdAt = Date.now();
 
 // ---------------------------------------------------------------- executions
@@ -177,17 +199,23 @@ const createdAt = Date.now();
 const records = [];
 /** executionArn -> record. */
 const byArn = new Map();
-const counts = { total: 0, running: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0 };
+const newCounts = () => ({ total: 0, running: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0 });
+/** Per state machine name. */
+const countsOf = new Map(config.machines.map((m) => [m.name, newCounts()]));
+/** The first state machine's (GET /_local/executions). */
+const counts = countsOf.get(config.machines[0].name);
 
-function executionArnOf(name) {
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+function executionArnOf(machine, name) {
+  return `${machine.arn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 /** Closes a RUNNING execution: counts, dates, the end line (unless `quiet`). */
 function finish(record, status, fields = {}, { quiet = false } = {}) {
-  counts.running -= 1;
-  counts[COUNTER[status]] += 1;
+  const c = countsOf.get(record.machine.name);
+  c.running -= 1;
+  c[COUNTER[status]] += 1;
   Object.assign(record, { status, stopDate: Date.now(), stop: null }, fields);
+  record.closed();
   if (quiet) return;
   const took = `${((record.stopDate - record.startDate) / 1000).toFixed(1)} s`;
   let detail = '';
@@ -218,7 +246,7 @@ function launch(record, input) {
     }
     return error;
   };
-  const overrides = buildOverrides(config.inspected, {
+  const overrides = buildOverrides(record.machine.inspected, {
     host: config.host,
     wait: config.wait,
     retry: config.retry,
@@ -226,8 +254,9 @@ function launch(record, input) {
     log,
     quiet: !VERBOSE,
     signal: calls.signal,
+    startSync: (stateName) => startSync(stateName, record, calls.signal),
   });
-  execution = config.stateMachine.run(input, {
+  execution = record.machine.stateMachine.run(input, {
     overrides,
     context: {
       Execution: {
@@ -239,7 +268,7 @@ function launch(record, input) {
         Input: input,
         StartTime: new Date(record.startDate).toISOString(),
       },
-      StateMachine: { Id: stateMachineArn, Name: config.name },
+      StateMachine: { Id: record.machine.arn, Name: record.machine.name },
     },
   });
   record.stop = () => {
@@ -320,12 +349,65 @@ function maxLength(name, value, max) {
 }
 
 function checkStateMachine(arn) {
-  if (arn === stateMachineArn) return;
+  const machine = machinesByArn.get(arn);
+  if (machine) return machine;
   if (!STATE_MACHINE_ARN.test(arn)) throw new ApiError('InvalidArn', `Invalid Arn: '${arn}'`);
   throw new ApiError(
     'StateMachineDoesNotExist',
-    `State Machine Does Not Exist: '${arn}' (this endpoint serves ${stateMachineArn})`,
+    `State Machine Does Not Exist: '${arn}' (this endpoint serves ${[...machinesByArn.keys()].join(', ')})`,
   );
+}
+
+/**
+ * The handler of a Task state `arn:aws:states:::states:startExecution.sync:2`
+ * in `parent`'s execution: starts the child here and waits for it, answering
+ * as AWS does: the child's DescribeExecution with its Output parsed when it
+ * succeeded; else the Task fails with States.TaskFailed (the description as
+ * cause), or StepFunctions.ExecutionAlreadyExistsException when the name is
+ * taken. When the parent ends first, the child is stopped.
+ */
+function startSync(stateName, parent, signal) {
+  return async (parameters) => {
+    const { StateMachineArn, Name, Input } = parameters ?? {};
+    let started;
+    try {
+      started = operations.StartExecution({
+        stateMachineArn: StateMachineArn,
+        name: Name,
+        input: typeof Input === 'string' ? Input : JSON.stringify(Input ?? {}),
+      });
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      const error = new Error(e.message);
+      error.name = `StepFunctions.${e.code}${e.code.endsWith('Exception') ? '' : 'Exception'}`;
+      throw error;
+    }
+    const child = byArn.get(started.executionArn);
+    const stopChild = () => operations.StopExecution({ executionArn: child.executionArn, cause: `${parent.name} ended` });
+    signal?.addEventListener('abort', stopChild, { once: true });
+    try {
+      await child.done;
+    } finally {
+      signal?.removeEventListener('abort', stopChild);
+    }
+    const described = operations.DescribeExecution({ executionArn: child.executionArn });
+    if (child.status === 'SUCCEEDED') {
+      return {
+        ExecutionArn: described.executionArn,
+        StateMachineArn: described.stateMachineArn,
+        Name: described.name,
+        Status: described.status,
+        StartDate: described.startDate,
+        StopDate: described.stopDate,
+        Input: JSON.parse(described.input),
+        Output: JSON.parse(described.output ?? 'null'),
+      };
+    }
+    if (VERBOSE) say(`${parent.name}: ${stateName}: ${child.name} ${child.status}`);
+    const error = new Error(JSON.stringify(described));
+    error.name = 'States.TaskFailed';
+    throw error;
+  };
 }
 
 function findExecution(arn) {
@@ -357,7 +439,7 @@ function decodeToken(token) {
 
 const operations = {
   StartExecution(body) {
-    checkStateMachine(field(body, 'stateMachineArn', 'string', { required: true }));
+    const machine = checkStateMachine(field(body, 'stateMachineArn', 'string', { required: true }));
     const name = field(body, 'name', 'string') ?? randomUUID();
     if (!NAME.test(name)) {
       throw new ApiError('InvalidName', `Invalid Name: '${name}' (1-80 of A-Z a-z 0-9 _ - here)`);
@@ -369,7 +451,7 @@ const operations = {
     } catch (e) {
       throw new ApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${e.message}'`);
     }
-    const executionArn = executionArnOf(name);
+    const executionArn = executionArnOf(machine, name);
     const existing = byArn.get(executionArn);
     if (existing) {
       // AWS: StartExecution is idempotent for a STANDARD state machine while the
@@ -382,11 +464,15 @@ const operations = {
       }
       throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const record = { seq: records.length, name, executionArn, input, startDate: Date.now(), status: 'RUNNING' };
+    const record = { seq: records.length, machine, name, executionArn, input, startDate: Date.now(), status: 'RUNNING' };
+    record.done = new Promise((resolved) => {
+      record.closed = resolved;
+    });
     records.push(record);
     byArn.set(executionArn, record);
-    counts.total += 1;
-    counts.running += 1;
+    const c = countsOf.get(machine.name);
+    c.total += 1;
+    c.running += 1;
     try {
       launch(record, parsed);
     } catch (e) {
@@ -400,7 +486,7 @@ const operations = {
     const record = findExecution(field(body, 'executionArn', 'string', { required: true }));
     const answer = {
       executionArn: record.executionArn,
-      stateMachineArn,
+      stateMachineArn: record.machine.arn,
       name: record.name,
       status: record.status,
       startDate: epochSeconds(record.startDate),
@@ -422,7 +508,7 @@ const operations = {
   },
 
   ListExecutions(body) {
-    checkStateMachine(field(body, 'stateMachineArn', 'string', { required: true }));
+    const machine = checkStateMachine(field(body, 'stateMachineArn', 'string', { required: true }));
     const statusFilter = field(body, 'statusFilter', 'string');
     if (statusFilter !== undefined && !STATUSES.includes(statusFilter) && statusFilter !== PENDING_REDRIVE) {
       throw new ApiError(
@@ -448,6 +534,7 @@ const operations = {
     let nextToken;
     for (let seq = before - 1; seq >= 0; seq -= 1) {
       const record = records[seq];
+      if (record.machine !== machine) continue;
       if (statusFilter !== undefined && record.status !== statusFilter) continue;
       if (executions.length === pageSize) {
         nextToken = encodeToken(seq + 1);
@@ -459,7 +546,7 @@ const operations = {
       executions: executions.map((record) => {
         const item = {
           executionArn: record.executionArn,
-          stateMachineArn,
+          stateMachineArn: machine.arn,
           name: record.name,
           status: record.status,
           startDate: epochSeconds(record.startDate),
@@ -488,12 +575,12 @@ const operations = {
   },
 
   DescribeStateMachine(body) {
-    checkStateMachine(field(body, 'stateMachineArn', 'string', { required: true }));
+    const machine = checkStateMachine(field(body, 'stateMachineArn', 'string', { required: true }));
     return {
-      stateMachineArn,
-      name: config.name,
+      stateMachineArn: machine.arn,
+      name: machine.name,
       status: 'ACTIVE',
-      definition: config.definitionText,
+      definition: machine.definitionText,
       roleArn: ROLE_ARN,
       type: 'STANDARD',
       creationDate: epochSeconds(createdAt),
@@ -533,9 +620,11 @@ async function readBody(req) {
 }
 
 async function handle(req, res) {
-  const path = req.url.split('?')[0];
+  const [path, query = ''] = req.url.split('?');
   if (req.method === 'GET' && path === '/_local/executions') {
-    send(res, 200, counts, { 'content-type': 'application/json' });
+    const name = new URLSearchParams(query).get('stateMachine') ?? config.machines[0].name;
+    if (!countsOf.has(name)) throw new ApiError('StateMachineDoesNotExist', `no state machine "${name}" here`, 404);
+    send(res, 200, countsOf.get(name), { 'content-type': 'application/json' });
     return;
   }
   if (req.method !== 'POST' || path !== '/') {
@@ -588,7 +677,8 @@ server.headersTimeout = 125_000;
 
 function writeReadyFile(port) {
   const aside = `${config.readyFile}.${process.pid}.tmp`;
-  writeFileSync(aside, `${JSON.stringify({ port, stateMachineArn })}\n`);
+  const stateMachines = Object.fromEntries(config.machines.map((m) => [m.name, m.arn]));
+  writeFileSync(aside, `${JSON.stringify({ port, stateMachineArn, stateMachines })}\n`);
   renameSync(aside, config.readyFile);
 }
 
@@ -608,7 +698,7 @@ server.listen(config.port, '127.0.0.1', () => {
     }
   }
   say(
-    `listening on http://127.0.0.1:${port} for ${stateMachineArn} (${config.definitionPath}; functions at ` +
+    `listening on http://127.0.0.1:${port} for ${config.machines.map((m) => `${m.arn} (${m.definitionPath})`).join(', ')} (functions at ` +
       `${config.host}${timingNote(config.wait, config.retry)})`,
   );
 });

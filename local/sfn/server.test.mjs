@@ -515,3 +515,73 @@ test('exit 2 when the server cannot start', async (t) => {
     });
   }
 });
+
+test('--also: a Map of startExecution.sync:2 starts children here and waits for them; taken names and failures are caught', async () => {
+  const parent = {
+    StartAt: 'Each',
+    States: {
+      Each: {
+        Type: 'Map',
+        ItemsPath: '$.items',
+        MaxConcurrency: 2,
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+          StartAt: 'Turn',
+          States: {
+            Turn: { Type: 'Wait', TimestampPath: '$.at', Next: 'Child' },
+            Child: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::states:startExecution.sync:2',
+              Parameters: { StateMachineArn: '${VendorlinkStateMachineArn}', 'Name.$': '$.name', 'Input.$': '$.input' },
+              ResultSelector: { 'status.$': '$.Status', 'output.$': '$.Output' },
+              Catch: [
+                { ErrorEquals: ['StepFunctions.ExecutionAlreadyExistsException'], ResultPath: '$.error', Next: 'Taken' },
+                { ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'ChildFailed' },
+              ],
+              End: true,
+            },
+            Taken: { Type: 'Pass', Result: 'taken', End: true },
+            ChildFailed: { Type: 'Pass', Result: 'failed', End: true },
+          },
+        },
+        End: true,
+      },
+    },
+  };
+  // VENDORLINK_WAIT_SECONDS shortens Waits of a duration, never a Wait until a timestamp.
+  const server = await startServer({
+    env: { VENDORLINK_WAIT_SECONDS: '0' },
+    args: ['--also', `backfill=${file(parent)}`],
+  });
+  try {
+    const backfillArn = 'arn:aws:states:us-east-1:000000000000:stateMachine:backfill';
+    const at = new Date(Date.now() + 1500).toISOString();
+    const items = [
+      { name: 'child-a', at, input: { mode: 'echo', n: 1 } },
+      { name: 'child-a', at, input: { mode: 'echo', n: 2 } },
+      { name: 'child-b', at, input: { mode: 'fatal' } },
+    ];
+    const t0 = Date.now();
+    const started = await ok(server, 'StartExecution', {
+      stateMachineArn: backfillArn,
+      name: 'run-1',
+      input: JSON.stringify({ items }),
+    });
+    const d = await finished(server, started.executionArn);
+    assert.ok(Date.now() - t0 >= 1000, 'the Wait kept its timestamp');
+    assert.equal(d.status, 'SUCCEEDED', server.stderr());
+    const out = JSON.parse(d.output);
+    assert.deepEqual(out[0], { status: 'SUCCEEDED', output: { mode: 'echo', n: 1, echoed: true } });
+    assert.equal(out[1], 'taken');
+    assert.equal(out[2], 'failed');
+    // The children are executions of the other state machine, listed there only.
+    const children = await ok(server, 'ListExecutions', { stateMachineArn: server.arn });
+    assert.deepEqual(children.executions.map((e) => e.name).sort(), ['child-a', 'child-b']);
+    const parents = await ok(server, 'ListExecutions', { stateMachineArn: backfillArn });
+    assert.deepEqual(parents.executions.map((e) => e.name), ['run-1']);
+    const res = await fetch(`http://127.0.0.1:${server.port}/_local/executions?stateMachine=backfill`);
+    assert.equal((await res.json()).succeeded, 1);
+  } finally {
+    await stopServer(server);
+  }
+});

@@ -57,7 +57,7 @@ class CliOnLocalStackTest(unittest.TestCase):
         self.stack_log = open(Path(self.work.name) / "stack.log", "w")  # noqa: SIM115 (closed in cleanup)
         self.stack = subprocess.Popen(
             [str(ROOT / "local/with-functions"), "--sfn", "sh", "-c",
-             f'env | grep -E "^(AWS_ENDPOINT_URL_SFN|VENDORLINK_STATE_MACHINE_ARN|VENDORLINK_LEDGER_TABLE|NOTIFY_TOPIC_ARN|VENDORS)=" > "{ready}.tmp"'
+             f'env | grep -E "^(AWS_ENDPOINT_URL_SFN|VENDORLINK_STATE_MACHINE_ARN|VENDORLINK_BACKFILL_STATE_MACHINE_ARN|VENDORLINK_LEDGER_TABLE|NOTIFY_TOPIC_ARN|VENDORS)=" > "{ready}.tmp"'
              f' && mv "{ready}.tmp" "{ready}" && exec sleep 3600'],
             env=self.env, stdout=subprocess.DEVNULL, stderr=self.stack_log)
         self.addCleanup(self.stop_stack)
@@ -100,10 +100,20 @@ class CliOnLocalStackTest(unittest.TestCase):
             time.sleep(0.5)
         return done
 
-    def started_arns(self, backfill_output: str) -> list[str]:
-        started = json.loads(backfill_output)["started"]
-        machine = self.env["VENDORLINK_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:")
-        return [f"{machine}:{s['execution_name']}" for s in started if s["result"] == "started"]
+    def backfill(self, *args: str) -> dict:
+        """`vendorlink backfill` run to its end in the backfill state machine;
+        exit status 2 when an onboarding failed."""
+        proc = self.cli("backfill", *args, check=False)
+        self.assertIn(proc.returncode, (0, 2), f"vendorlink backfill:\n{proc.stdout}\n{proc.stderr}")
+        out = json.loads(proc.stdout)
+        self.assertEqual(proc.returncode, 2 if out["progress"]["failed"] else 0)
+        return out
+
+    def onboardings(self) -> list[dict]:
+        """Every vendorlink execution, described."""
+        sfn = self.sfn()
+        listed = sfn.list_executions(stateMachineArn=self.env["VENDORLINK_STATE_MACHINE_ARN"])["executions"]
+        return [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
 
     def states(self) -> dict[tuple[str, str], str]:
         return {(e["account"], e["vendor"]): e["state"] for e in json.loads(self.cli("status").stdout)}
@@ -123,12 +133,12 @@ class CliOnLocalStackTest(unittest.TestCase):
         a, b, c = self.accounts
         # RISKEN is down for the first backfill: every account's RISKEN fails.
         self.sandbox.control("POST", "faults", {"vendor": "risken", "status": 503, "count": 100000})
-        proc = self.cli("backfill", "--per-minute", "0")
-        arns = self.started_arns(proc.stdout)
-        self.assertEqual(len(arns), 3, proc.stdout)
-        ended = self.wait_for(arns)
-        self.assertEqual(sorted(d["status"] for d in ended.values()), ["FAILED"] * 3)
-        for d in ended.values():
+        out = self.backfill("--per-minute", "0")
+        self.assertEqual((out["progress"]["failed"], out["progress"]["succeeded"], out["progress"]["batches"]),
+                         (3, 0, 1), out)
+        ended = self.onboardings()
+        self.assertEqual(sorted(d["status"] for d in ended), ["FAILED"] * 3)
+        for d in ended:
             summary = json.loads(d["cause"])
             self.assertEqual([v["vendor"] for v in summary["vendors"] if v["outcome"] == "failed"], ["risken"])
         states = self.states()
@@ -138,6 +148,9 @@ class CliOnLocalStackTest(unittest.TestCase):
         # The trust a vendor asks for is read once per warm process, not once per account.
         self.assertEqual(self.sandbox.count("cloudcraft", "GET", "iamParameters"), 1)
         self.assertEqual(self.sandbox.count("skyhigh", "GET", "trustDetails"), 1)
+        # Cloudcraft's listing is read once for the batch; each account is one POST.
+        listings = self.sandbox.count("cloudcraft", "GET", "/aws/account") - 1
+        self.assertEqual((listings, self.sandbox.count("cloudcraft", "POST", "/aws/account")), (1, 3))
 
         # RISKEN is back. Redrive one account's RISKEN...
         self.sandbox.control("DELETE", "faults")
@@ -150,9 +163,10 @@ class CliOnLocalStackTest(unittest.TestCase):
         plan = json.loads(self.cli("backfill", "--dry-run").stdout)
         self.assertEqual({p["account_id"]: p["vendors"] for p in plan}, {b: ["risken"], c: ["risken"]})
         self.assertEqual({p["account_id"]: p["retrying"] for p in plan}, {b: ["risken"], c: ["risken"]})
-        proc = self.cli("backfill", "--per-minute", "0")
-        arns = self.started_arns(proc.stdout)
-        self.assertEqual(sorted(d["status"] for d in self.wait_for(arns).values()), ["SUCCEEDED"] * 2)
+        out = self.backfill("--per-minute", "0")
+        self.assertEqual((out["progress"]["succeeded"], out["progress"]["failed"]), (2, 0), out)
+        # The first backfill's three, the redrive, and these two.
+        self.assertEqual(sorted(d["status"] for d in self.onboardings()), ["FAILED"] * 3 + ["SUCCEEDED"] * 3)
         self.assertEqual(set(self.states().values()), {"active"})
         self.assertEqual(len(self.states()), 15)
         # Nothing is left to do, and nothing was registered twice.

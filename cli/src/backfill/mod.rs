@@ -1,53 +1,39 @@
 //! `vendorlink backfill`: bring the organization's existing accounts in.
 //!
-//! Lists the ACTIVE accounts (all pages), keeps those in scope, compares each
-//! with the ledger, prints the plan, and starts one execution per account
-//! that needs work. Execution names are derived from the account and the
-//! vendors it needs, so running backfill again starts nothing twice (Step
-//! Functions refuses a name it has seen in the last 90 days).
+//! The work runs in AWS, in the backfill state machine
+//! (`statemachine/backfill.asl.json`): it plans batches from the organization
+//! and the ledger, and onboards each account through the vendorlink state
+//! machine, paced to the vendors' documented rate limits. This command
+//! prints the plan, starts the backfill (or joins the one running) and
+//! follows it to the end with a progress bar; Ctrl-C, or a closed laptop,
+//! stops only the following. Starting it again resumes: every batch is
+//! planned afresh, and execution names derive from the work, so no account
+//! is started twice. `--dry-run` prints the plan and starts nothing (it reads
+//! the organization and the ledger, never a vendor).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::IsTerminal;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
-use serde::Serialize;
-use vendorlink_shared::ledger::{Ledger, LedgerState};
-use vendorlink_shared::org::Organization;
-use vendorlink_shared::{AccountId, ParentId, Result, VendorName};
+use aws_sdk_sfn::types::ExecutionStatus;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use vendorlink_shared::ledger::LedgerState;
+use vendorlink_shared::tasks::backfill::{
+    plan_accounts, BackfillOptions, BackfillProgress, PlannedAccount,
+};
+use vendorlink_shared::tasks::Context;
+use vendorlink_shared::{AccountId, Error, Result, VendorName};
 
 use crate::deployment::Deployment;
 use crate::table::{self, Format};
-
-mod starts;
-
-use starts::start;
-#[cfg(test)]
-use starts::{default_per_minute, progress_bar};
+use crate::Found;
 
 pub struct Options {
-    pub ous: Vec<ParentId>,
-    pub exclude: Vec<AccountId>,
+    pub backfill: BackfillOptions,
     pub dry_run: bool,
-    pub max_concurrent: usize,
-    pub per_minute: Option<u32>,
-}
-
-/// One account that needs work, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlannedAccount {
-    pub account_id: AccountId,
-    pub account_name: String,
-    pub vendors: Vec<VendorName>,
-    /// The vendors whose last run failed (the others were never onboarded).
-    pub retrying: Vec<VendorName>,
-    pub execution_name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Started {
-    pub account_id: AccountId,
-    pub execution_name: String,
-    /// `started`, or `already_started` when a previous backfill started it.
-    pub result: &'static str,
+    /// Follow the backfill to its end (else: start it and return).
+    pub wait: bool,
 }
 
 pub async fn run(
@@ -55,121 +41,183 @@ pub async fn run(
     deployment: &Deployment,
     options: &Options,
     format: Format,
-) -> Result<()> {
-    let plan = plan(sdk, deployment, options).await?;
-    if options.dry_run || plan.is_empty() {
+) -> Result<Found> {
+    options.backfill.validate()?;
+    let ctx = Context::new(deployment.config.clone(), sdk.clone())?;
+    let plan = plan_accounts(&ctx, &options.backfill, false, None, &HashSet::new()).await?;
+    if options.dry_run {
         print!("{}", render_plan(&plan, format));
-        return Ok(());
+        return Ok(Found::Nothing);
     }
     if format == Format::Table {
         print!("{}", render_plan(&plan, Format::Table));
     }
-    let started = start(sdk, deployment, options, &plan).await?;
+    let sfn = aws_sdk_sfn::Client::new(sdk);
+    let machine = deployment.backfill_state_machine()?;
+    let (execution, joined) = start_or_join(&sfn, machine, &options.backfill).await?;
+    if joined {
+        eprintln!("vendorlink: a backfill is already running: following it ({execution})");
+    } else {
+        eprintln!("vendorlink: backfill started: {execution}");
+    }
+    if !options.wait {
+        if format == Format::Json {
+            println!(
+                "{}",
+                serde_json::json!({"execution": execution, "joined": joined, "plan": plan.len()})
+            );
+        }
+        return Ok(Found::Nothing);
+    }
+    let progress = follow(&ctx, &sfn, &execution, &plan).await?;
     if format == Format::Json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"plan": plan, "started": started}))
-                .unwrap_or_default()
+            serde_json::to_string_pretty(&serde_json::json!({
+                "execution": execution, "joined": joined, "progress": progress
+            }))
+            .unwrap_or_default()
         );
     } else {
-        let new = started.iter().filter(|s| s.result == "started").count();
-        println!(
-            "{new} executions started, {} already started before",
-            started.len() - new
-        );
+        println!("{}", summary(&progress));
     }
-    Ok(())
+    Ok(if progress.failed > 0 {
+        Found::Something
+    } else {
+        Found::Nothing
+    })
 }
 
-/// Which accounts need which vendors.
-pub async fn plan(
-    sdk: &SdkConfig,
-    deployment: &Deployment,
-    options: &Options,
-) -> Result<Vec<PlannedAccount>> {
-    let config = &deployment.config;
-    let org = Organization::new(aws_sdk_organizations::Client::new(sdk));
-    let management = org.management_account().await?;
-
-    let include: Vec<ParentId> = if options.ous.is_empty() {
-        config.include_ous.clone()
-    } else {
-        options.ous.clone()
-    };
-    let in_scope: Option<HashSet<AccountId>> = if include.is_empty() {
-        None
-    } else {
-        let mut ids = HashSet::new();
-        for parent in &include {
-            ids.extend(org.accounts_below(parent).await?);
-        }
-        Some(ids)
-    };
-    let excluded: HashSet<&AccountId> = config
-        .exclude_accounts
-        .iter()
-        .chain(&options.exclude)
-        .collect();
-
-    let ledger = Ledger::new(
-        aws_sdk_dynamodb::Client::new(sdk),
-        config.ledger_table.clone(),
-    );
-    let mut states: HashMap<(AccountId, VendorName), (LedgerState, u32)> = HashMap::new();
-    for e in ledger.all_entries().await? {
-        states.insert((e.account, e.vendor), (e.state, e.attempts));
+/// The running backfill, or a new one started with `options`.
+async fn start_or_join(
+    sfn: &aws_sdk_sfn::Client,
+    machine: &str,
+    options: &BackfillOptions,
+) -> Result<(String, bool)> {
+    let running = sfn
+        .list_executions()
+        .state_machine_arn(machine)
+        .status_filter(ExecutionStatus::Running)
+        .max_results(1)
+        .send()
+        .await
+        .map_err(|e| vendorlink_shared::aws::aws_error("listing running backfills", e))?;
+    if let Some(execution) = running.executions().first() {
+        return Ok((execution.execution_arn().to_owned(), true));
     }
+    let input = serde_json::to_string(options)
+        .map_err(|e| Error::bad_input(format!("encoding the backfill options: {e}")))?;
+    let name = format!(
+        "backfill-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+    );
+    let out = sfn
+        .start_execution()
+        .state_machine_arn(machine)
+        .name(name)
+        .input(input)
+        .send()
+        .await
+        .map_err(|e| vendorlink_shared::aws::aws_error("starting the backfill", e))?;
+    Ok((out.execution_arn, false))
+}
 
-    let mut planned = Vec::new();
-    for account in org.list_accounts().await? {
-        // The management account runs vendorlink; it is not a member to onboard.
-        if account.status != "ACTIVE"
-            || management.as_ref() == Some(&account.id)
-            || excluded.contains(&account.id)
-            || in_scope
-                .as_ref()
-                .is_some_and(|ids| !ids.contains(&account.id))
-        {
-            continue;
+/// Follows the backfill to its end: a progress bar (accounts whose every
+/// planned vendor has settled in the ledger since the backfill began, with
+/// rate and ETA) on a terminal, a line a minute otherwise.
+async fn follow(
+    ctx: &Context,
+    sfn: &aws_sdk_sfn::Client,
+    execution: &str,
+    plan: &[PlannedAccount],
+) -> Result<BackfillProgress> {
+    let bar = ProgressBar::with_draw_target(
+        Some(plan.len() as u64),
+        if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "backfill [{bar:30}] {pos}/{len} accounts  {per_sec}  ETA {eta}  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("#>-"),
+    );
+    let interval = Duration::from_secs(if plan.len() > 200 { 15 } else { 5 });
+    let mut last_line = std::time::Instant::now();
+    loop {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .map_err(|e| vendorlink_shared::aws::aws_error("following the backfill", e))?;
+        let started = described
+            .start_date()
+            .fmt(aws_sdk_sfn::primitives::DateTimeFormat::DateTime)
+            .unwrap_or_default();
+        let settled = settled(ctx, plan, &started).await?;
+        bar.set_position(settled as u64);
+        if bar.is_hidden() && last_line.elapsed() >= Duration::from_secs(60) {
+            eprintln!("backfill: {settled}/{} accounts settled", plan.len());
+            last_line = std::time::Instant::now();
         }
-        let mut vendors = Vec::new();
-        let mut retrying = Vec::new();
-        let mut attempts = 0;
-        for vendor in &config.vendors {
-            match states.get(&(account.id.clone(), *vendor)) {
-                None => vendors.push(*vendor),
-                Some((LedgerState::Offboarded, n)) => {
-                    vendors.push(*vendor);
-                    attempts += n;
-                }
-                Some((LedgerState::Failed, n)) => {
-                    vendors.push(*vendor);
-                    retrying.push(*vendor);
-                    attempts += n;
-                }
-                // Active, or an execution is on it right now.
-                Some(_) => {}
+        match described.status() {
+            ExecutionStatus::Running => {}
+            ExecutionStatus::Succeeded => {
+                bar.finish_and_clear();
+                let output = described.output().unwrap_or("{}");
+                return serde_json::from_str(output).map_err(|e| {
+                    Error::bad_input(format!(
+                        "the backfill's output is not its progress ({e}): {output}"
+                    ))
+                });
+            }
+            status => {
+                bar.abandon();
+                return Err(Error::config(format!(
+                    "the backfill {execution} ended {status}: {} {}",
+                    described.error().unwrap_or_default(),
+                    described.cause().unwrap_or_default()
+                )));
             }
         }
-        if !vendors.is_empty() {
-            planned.push(PlannedAccount {
-                execution_name: execution_name(&account.id, &vendors, attempts),
-                account_id: account.id,
-                account_name: account.name,
-                vendors,
-                retrying,
-            });
-        }
+        tokio::time::sleep(interval).await;
     }
-    planned.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    Ok(planned)
 }
 
-/// Stable for the same account, vendors and ledger history (the attempts
-/// the ledger counted), so a repeated backfill reuses it; every failed
-/// attempt changes it, so the next backfill retries.
-fn execution_name(account: &AccountId, vendors: &[VendorName], attempts: u32) -> String {
-    vendorlink_shared::contract::execution_name("backfill", account, vendors, attempts)
+/// Planned accounts whose every planned vendor the ledger moved since
+/// `since` (RFC 3339) to a state no execution holds.
+async fn settled(ctx: &Context, plan: &[PlannedAccount], since: &str) -> Result<usize> {
+    let entries = ctx.ledger.all_entries().await?;
+    let fresh: HashMap<(&AccountId, VendorName), LedgerState> = entries
+        .iter()
+        .filter(|e| e.updated_at.as_str() >= since)
+        .map(|e| ((&e.account, e.vendor), e.state))
+        .collect();
+    Ok(plan
+        .iter()
+        .filter(|p| {
+            p.vendors.iter().all(|v| {
+                fresh
+                    .get(&(&p.account_id, *v))
+                    .is_some_and(|state| !state.in_flight())
+            })
+        })
+        .count())
+}
+
+fn summary(progress: &BackfillProgress) -> String {
+    format!(
+        "backfill done in {} batches: {} onboarded, {} failed, {} started by an earlier backfill (of {} that needed work)",
+        progress.batches, progress.succeeded, progress.failed, progress.already_started, progress.planned_first
+    )
 }
 
 pub fn render_plan(plan: &[PlannedAccount], format: Format) -> String {
@@ -217,11 +265,17 @@ mod tests {
     fn planned(id: &str, vendors: &[VendorName], retrying: &[VendorName]) -> PlannedAccount {
         let account: AccountId = id.parse().unwrap();
         PlannedAccount {
-            execution_name: execution_name(&account, vendors, retrying.len() as u32),
+            execution_name: vendorlink_shared::contract::execution_name(
+                "backfill",
+                &account,
+                vendors,
+                retrying.len() as u32,
+            ),
             account_id: account,
             account_name: format!("acct-{}", &id[10..]),
             vendors: vendors.to_vec(),
             retrying: retrying.to_vec(),
+            unlisted: Vec::new(),
         }
     }
 
@@ -275,30 +329,5 @@ ACCOUNT       NAME     VENDORS             RETRYING  EXECUTION
                 plan[0].execution_name
             )
         );
-    }
-
-    #[test]
-    fn the_progress_bar_fills_with_the_starts() {
-        assert_eq!(
-            progress_bar(0, 10),
-            "backfill [------------------------------] 0/10 accounts"
-        );
-        assert_eq!(
-            progress_bar(5, 10),
-            "backfill [###############---------------] 5/10 accounts"
-        );
-        assert_eq!(
-            progress_bar(1000, 1000),
-            "backfill [##############################] 1000/1000 accounts"
-        );
-    }
-
-    #[test]
-    fn cloudcraft_sets_the_default_pace() {
-        assert_eq!(
-            default_per_minute(&[VendorName::Cloudcraft, VendorName::Risken]),
-            8
-        );
-        assert_eq!(default_per_minute(&[VendorName::Risken]), 0);
     }
 }

@@ -30,7 +30,7 @@ use crate::ledger::{LedgerEntry, LedgerState};
 use crate::vendor_name::VendorName;
 use crate::vendors::AccountToRegister;
 
-use super::{unix_now, Context, SecretRead};
+use super::{unix_now, Context};
 
 /// Accounts planned per batch by default; a batch's plan must stay well
 /// inside Step Functions' 256 KiB payload limit (about 300 bytes each).
@@ -285,15 +285,18 @@ async fn mark_unlisted(
         if !planned.iter().any(|p| p.vendors.contains(&vendor)) {
             continue;
         }
-        if !ctx.vendor(vendor).await?.lists_in_one_request() {
+        // The client and the role's name only: the trust parameters are
+        // not needed to read a listing.
+        let client = ctx.vendor(vendor).await?;
+        if !client.lists_in_one_request() {
             continue;
         }
-        let (client, spec) = ctx.vendor_and_role(vendor, SecretRead::AsStored).await?;
+        let role_name = ctx.role_name(vendor).await?;
         for account in planned.iter_mut().filter(|p| p.vendors.contains(&vendor)) {
             let registration = AccountToRegister {
                 account_id: account.account_id.clone(),
                 account_name: account.account_name.clone(),
-                role_arn: format!("arn:aws:iam::{}:role/{}", account.account_id, spec.name),
+                role_arn: format!("arn:aws:iam::{}:role/{role_name}", account.account_id),
                 unlisted: false,
             };
             if client.is_registered(&registration).await? == Some(false) {

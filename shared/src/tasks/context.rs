@@ -107,6 +107,11 @@ impl Context {
     /// The vendor's client, and what its role must be: the template (with
     /// the secret's overrides) and the trust the vendor asks for. The secret
     /// is read once.
+    /// The name of the vendor's trust role, from its secret (no vendor call).
+    pub(crate) async fn role_name(&self, vendor: VendorName) -> Result<String> {
+        Ok(self.secrets.load(vendor).await?.role_template().name)
+    }
+
     pub(crate) async fn vendor_and_role(
         &self,
         vendor: VendorName,
