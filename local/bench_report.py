@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -22,7 +23,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 VENDORS = ("datatheorem", "skyhigh", "cloudcraft", "risken", "stellarcyber")
-LIMITS = {"cloudcraft": "20/min"}
+LIMITS = {"cloudcraft": f"{os.environ.get('BENCH_CLOUDCRAFT_PER_MINUTE') or 20}/min"}
 
 
 def get(url: str) -> Any:
@@ -76,7 +77,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     requests = get(f"{args.sandbox.rstrip('/')}/_sandbox/requests")["requests"]
     window = [r for r in requests if args.started_at <= r["timestamp"] <= args.finished_at]
 
-    started_results = Counter(s["result"] for s in started.get("started", []))
+    progress = started.get("progress", {})
     states: dict[str, Counter[str]] = defaultdict(Counter)
     for entry in ledger:
         states[entry["vendor"]][entry["state"]] += 1
@@ -87,13 +88,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     vendors = sorted({entry["vendor"] for entry in ledger})
     out.append(f"backfill of {args.accounts} existing accounts with {len(vendors)} vendors "
                f"({', '.join(vendors)}), on the local stack")
-    out.append(f"  pacing: {args.per_minute} starts a minute (--per-minute; 'default' = the CLI's own)")
-    out.append(f"  executions: {started_results.get('started', 0)} started, "
-               f"{started_results.get('already_started', 0)} already started; "
-               f"{counts['succeeded']} succeeded, {counts['failed']} failed, "
-               f"{counts['timedOut']} timed out, {counts['aborted']} aborted")
-    out.append(f"  wall time: starts {minutes(starts_s)}; whole run until the last execution ended {minutes(run_s)}")
+    out.append(f"  pacing: {args.per_minute} starts a minute (--per-minute; 'default' = the planner's own)")
+    out.append(f"  backfill state machine: {progress.get('batches', '?')} batches; onboardings "
+               f"{progress.get('succeeded', '?')} succeeded, {progress.get('failed', '?')} failed, "
+               f"{progress.get('already_started', '?')} started by an earlier backfill")
+    out.append(f"  vendorlink executions: {counts['total']} in all; {counts['succeeded']} succeeded, "
+               f"{counts['failed']} failed, {counts['timedOut']} timed out, {counts['aborted']} aborted")
+    out.append(f"  wall time: the backfill {minutes(starts_s)}; until the last execution ended {minutes(run_s)}")
     out.append(f"  throughput: {args.accounts / run_s * 60:.1f} accounts a minute")
+    cloudcraft = [r for r in window if r["vendor"] == "cloudcraft"]
+    if cloudcraft:
+        per_account = len(cloudcraft) / args.accounts
+        limit = int(os.environ.get("BENCH_CLOUDCRAFT_PER_MINUTE") or 20)
+        bound = limit / per_account
+        out.append(f"  Cloudcraft bound: {limit} requests a minute / {per_account:.2f} requests an account = "
+                   f"{bound:.1f} accounts a minute; reached {args.accounts / run_s * 60 / bound:.0%} of it")
     out.append("  ledger: " + "; ".join(
         f"{v} " + ", ".join(f"{n} {s}" for s, n in sorted(states[v].items())) for v in VENDORS if states[v]))
     out.append(f"  re-run of the plan: {len(replan)} accounts need work ({args.replan_seconds:.1f} s)")
