@@ -53,7 +53,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Where each account stands with each vendor, from the ledger.
+    /// Where each account stands with each vendor, from the ledger: for the whole organization a
+    /// matrix (a row per account, a column per vendor, totals); for one account or vendor, or with
+    /// --detail, a row per registration.
     Status {
         /// Only this account.
         #[arg(long)]
@@ -61,6 +63,13 @@ enum Command {
         /// Only this vendor.
         #[arg(long)]
         vendor: Option<VendorName>,
+        /// Only accounts with a registration in this state (claimed, role_ready, registering,
+        /// registered, active, unverified, failed, offboarding, offboarded).
+        #[arg(long, value_parser = status::parse_state)]
+        state: Option<vendorlink_shared::ledger::LedgerState>,
+        /// A row per registration (role, reference, age, last error) even for the whole organization.
+        #[arg(long)]
+        detail: bool,
     },
     /// Bring in the organization's existing accounts: print the plan, start the backfill state
     /// machine in AWS (or join the running one) and follow it to the end. Ctrl-C stops only the
@@ -143,6 +152,22 @@ enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Print the shell completion script (e.g. `vendorlink completions bash > /etc/bash_completion.d/vendorlink`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Prints a shell's completion script for `vendorlink`.
+fn completions(shell: clap_complete::Shell) {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "vendorlink", &mut script);
+    // A closed pipe (`| head`) is the reader's choice, not an error.
+    let _ = std::io::stdout().write_all(&script);
 }
 
 /// Exit status when the command worked and found something to act on:
@@ -158,6 +183,10 @@ pub(crate) enum Found {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        completions(shell);
+        return ExitCode::SUCCESS;
+    }
     match run(cli).await {
         Ok(Found::Nothing) => ExitCode::SUCCESS,
         Ok(Found::Something) => ExitCode::from(FOUND),
@@ -181,8 +210,24 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<Found> {
     .await?;
     let format = cli.format;
     match cli.command {
-        Command::Status { account, vendor } => {
-            status::run(&sdk, &deployment, account.as_ref(), vendor, format).await?;
+        // Answered before any AWS set-up (see main).
+        Command::Completions { shell } => {
+            completions(shell);
+            Ok(Found::Nothing)
+        }
+        Command::Status {
+            account,
+            vendor,
+            state,
+            detail,
+        } => {
+            let query = status::Query {
+                account: account.as_ref(),
+                vendor,
+                state,
+                detail,
+            };
+            status::run(&sdk, &deployment, &query, format).await?;
             Ok(Found::Nothing)
         }
         Command::Backfill {

@@ -1,23 +1,48 @@
-//! `vendorlink status`: accounts x vendors from the ledger.
+//! `vendorlink status`: accounts x vendors from the ledger. For the whole
+//! organization, a matrix people can scan (one row per account, one column
+//! per vendor, a symbol per state, totals per vendor); for one account or
+//! vendor (or `--detail`), one row per registration with its role,
+//! reference, age and last error.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
-use vendorlink_shared::ledger::{Ledger, LedgerEntry};
+use vendorlink_shared::ledger::{Ledger, LedgerEntry, LedgerState};
 use vendorlink_shared::{AccountId, Result, VendorName};
 
 use crate::deployment::Deployment;
 use crate::table::{self, Format};
 
+/// What `vendorlink status` shows.
+pub struct Query<'a> {
+    pub account: Option<&'a AccountId>,
+    pub vendor: Option<VendorName>,
+    /// Only accounts (matrix) or registrations (detail) in this state.
+    pub state: Option<LedgerState>,
+    /// One row per registration even for the whole organization.
+    pub detail: bool,
+}
+
+/// The states `--state` accepts, by name.
+pub fn parse_state(s: &str) -> std::result::Result<LedgerState, String> {
+    LedgerState::ALL
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| {
+            let names: Vec<&str> = LedgerState::ALL.iter().map(|st| st.as_str()).collect();
+            format!("`{s}` is not a state (one of: {})", names.join(", "))
+        })
+}
+
 pub async fn run(
     sdk: &SdkConfig,
     deployment: &Deployment,
-    account: Option<&AccountId>,
-    vendor: Option<VendorName>,
+    query: &Query<'_>,
     format: Format,
 ) -> Result<()> {
+    let (account, vendor) = (query.account, query.vendor);
     let ledger = Ledger::new(
         aws_sdk_dynamodb::Client::new(sdk),
         deployment.config.ledger_table.clone(),
@@ -28,8 +53,112 @@ pub async fn run(
     };
     entries.retain(|e| vendor.is_none_or(|v| e.vendor == v));
     entries.sort_by(|a, b| (&a.account, a.vendor).cmp(&(&b.account, b.vendor)));
+    let matrix = format == Format::Table && !query.detail && account.is_none() && vendor.is_none();
+    if matrix {
+        if let Some(state) = query.state {
+            let hit: BTreeSet<AccountId> = entries
+                .iter()
+                .filter(|e| e.state == state)
+                .map(|e| e.account.clone())
+                .collect();
+            entries.retain(|e| hit.contains(&e.account));
+        }
+        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none();
+        print!(
+            "{}",
+            render_matrix(&entries, &deployment.config.vendors, colour)
+        );
+        return Ok(());
+    }
+    entries.retain(|e| query.state.is_none_or(|s| e.state == s));
     print!("{}", render(&entries, SystemTime::now(), format));
     Ok(())
+}
+
+/// A state's symbol in the matrix, and its ANSI colour.
+fn symbol(state: Option<LedgerState>) -> (&'static str, &'static str) {
+    match state {
+        None => (".", "2"),
+        Some(LedgerState::Active) => ("ok", "32"),
+        Some(LedgerState::Failed) => ("FAIL", "31"),
+        Some(LedgerState::Unverified) => ("?", "33"),
+        Some(LedgerState::Offboarded) => ("off", "2"),
+        Some(_) => ("...", "36"),
+    }
+}
+
+/// One row per account, one column per vendor, then each vendor's totals.
+pub fn render_matrix(entries: &[LedgerEntry], vendors: &[VendorName], colour: bool) -> String {
+    if entries.is_empty() {
+        return "No account matches (the ledger may have no entries yet).\n".into();
+    }
+    let mut by_account: BTreeMap<&AccountId, BTreeMap<VendorName, LedgerState>> = BTreeMap::new();
+    for e in entries {
+        by_account
+            .entry(&e.account)
+            .or_default()
+            .insert(e.vendor, e.state);
+    }
+    let paint = |cell: &str, code: &str| {
+        if colour {
+            format!("\x1b[{code}m{cell}\x1b[0m")
+        } else {
+            cell.to_owned()
+        }
+    };
+    let mut headers = vec!["ACCOUNT".to_owned()];
+    headers.extend(vendors.iter().map(|v| v.as_str().to_uppercase()));
+    let rows: Vec<Vec<String>> = by_account
+        .iter()
+        .map(|(account, states)| {
+            let mut row = vec![account.to_string()];
+            row.extend(
+                vendors
+                    .iter()
+                    .map(|v| symbol(states.get(v).copied()).0.to_owned()),
+            );
+            row
+        })
+        .collect();
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    // Colour is added after the layout: escape codes have no width.
+    let mut out = String::new();
+    for (i, line) in table::render(&header_refs, &rows).lines().enumerate() {
+        if colour && i >= 2 {
+            let mut painted = line.to_owned();
+            for cell in [" FAIL", " ok", " ...", " ?", " off"] {
+                let code = match cell.trim() {
+                    "ok" => "32",
+                    "FAIL" => "31",
+                    "?" => "33",
+                    "off" => "2",
+                    _ => "36",
+                };
+                painted = painted.replace(cell, &format!(" {}", paint(cell.trim(), code)));
+            }
+            out.push_str(&painted);
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("{} accounts\n", by_account.len()));
+    for v in vendors {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for states in by_account.values() {
+            let name = match states.get(v) {
+                None => "never onboarded",
+                Some(s) if s.in_flight() => "in progress",
+                Some(s) => s.as_str(),
+            };
+            *counts.entry(name).or_default() += 1;
+        }
+        let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        out.push_str(&format!("  {:<13} {}\n", v.as_str(), parts.join(", ")));
+    }
+    out.push_str("legend: ok active, FAIL failed, ? unverified, ... in progress, off offboarded, . never onboarded\n");
+    out
 }
 
 /// The status report, as a table or as JSON.
@@ -100,7 +229,67 @@ fn age(updated_at: &str, now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vendorlink_shared::ledger::LedgerState;
+
+    #[test]
+    fn the_matrix_has_a_row_per_account_a_column_per_vendor_and_totals() {
+        let mut a = entry(
+            VendorName::Cloudcraft,
+            LedgerState::Active,
+            "2026-11-20T08:00:00Z",
+            None,
+        );
+        let mut b = entry(
+            VendorName::Risken,
+            LedgerState::Failed,
+            "2026-11-20T08:00:00Z",
+            Some("x"),
+        );
+        let mut c = entry(
+            VendorName::Cloudcraft,
+            LedgerState::Registering,
+            "2026-11-20T08:00:00Z",
+            None,
+        );
+        a.account = "111111111111".parse().unwrap();
+        b.account = "111111111111".parse().unwrap();
+        c.account = "222222222222".parse().unwrap();
+        let out = render_matrix(
+            &[a, b, c],
+            &[VendorName::Cloudcraft, VendorName::Risken],
+            false,
+        );
+        assert_eq!(
+            out,
+            "\
+ACCOUNT       CLOUDCRAFT  RISKEN
+------------  ----------  ------
+111111111111  ok          FAIL
+222222222222  ...         .
+2 accounts
+  cloudcraft    1 active, 1 in progress
+  risken        1 failed, 1 never onboarded
+legend: ok active, FAIL failed, ? unverified, ... in progress, off offboarded, . never onboarded
+"
+        );
+        let coloured = render_matrix(
+            &[entry(
+                VendorName::Risken,
+                LedgerState::Failed,
+                "2026-11-20T08:00:00Z",
+                None,
+            )],
+            &[VendorName::Risken],
+            true,
+        );
+        assert!(coloured.contains("\x1b[31mFAIL\x1b[0m"), "{coloured:?}");
+    }
+
+    #[test]
+    fn states_are_parsed_by_name_with_the_choices_on_error() {
+        assert_eq!(parse_state("failed"), Ok(LedgerState::Failed));
+        let e = parse_state("broken").unwrap_err();
+        assert!(e.contains("failed") && e.contains("role_ready"), "{e}");
+    }
 
     fn entry(
         vendor: VendorName,
