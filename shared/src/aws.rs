@@ -7,7 +7,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use aws_smithy_http_client::Builder as HttpClientBuilder;
+use aws_smithy_http_client::{Builder as HttpClientBuilder, Connector};
 
 use crate::error::{Error, ErrorKind};
 
@@ -37,9 +37,28 @@ pub async fn load_sdk_config_with(retry: RetryConfig) -> SdkConfig {
 }
 
 fn defaults_with(retry: RetryConfig) -> aws_config::ConfigLoader {
-    let http_client = HttpClientBuilder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    // The system roots the vendors' client trusts too (crate::tls), read
+    // once for both, and only when the first connection is made: the SDK
+    // would otherwise read them again itself.
+    let http_client = HttpClientBuilder::new().build_with_connector_fn(|settings, components| {
+        let mut builder = Connector::builder();
+        builder.set_connector_settings(settings.cloned());
+        // As the SDK's own builder does (its time source only feeds the
+        // connector's own metrics, and the setter is private).
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        let trust = tls::TrustStore::empty().with_pem_certificate(crate::tls::system_roots_pem());
+        builder
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .tls_context(
+                tls::TlsContext::builder()
+                    .with_trust_store(trust)
+                    .build()
+                    .unwrap_or_default(),
+            )
+            .build()
+    });
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
         .retry_config(retry)

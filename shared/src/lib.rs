@@ -55,6 +55,7 @@ pub mod org;
 pub mod policy;
 
 pub mod secret_store;
+pub mod tls;
 pub mod vendors;
 
 #[cfg(any(test, feature = "fakes"))]

@@ -232,17 +232,44 @@ impl Notifier for SnsTopic {
 
 /// Vendor clients over the one shared HTTP client.
 pub struct HttpVendors {
-    http: VendorHttp,
+    http: std::sync::OnceLock<VendorHttp>,
+    /// Builds the client the first time a vendor is connected: a function
+    /// that never calls a vendor (resolve-account, record-outcome) never
+    /// reads the TLS root store.
+    make: fn() -> Result<VendorHttp>,
 }
 
 impl HttpVendors {
     pub fn new(http: VendorHttp) -> Self {
-        HttpVendors { http }
+        HttpVendors {
+            http: std::sync::OnceLock::from(http),
+            make: VendorHttp::new,
+        }
+    }
+
+    /// The client is built on first use (`allowing_loopback_http` as given).
+    pub fn lazy(loopback_http: bool) -> Self {
+        HttpVendors {
+            http: std::sync::OnceLock::new(),
+            make: if loopback_http {
+                || VendorHttp::new().map(|h| h.allowing_loopback_http(true))
+            } else {
+                VendorHttp::new
+            },
+        }
+    }
+
+    fn http(&self) -> Result<&VendorHttp> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let made = (self.make)()?;
+        Ok(self.http.get_or_init(|| made))
     }
 }
 
 impl VendorConnector for HttpVendors {
     fn connect(&self, secret: VendorSecret) -> Result<Arc<dyn Vendor>> {
-        vendors::connect(&self.http, secret)
+        vendors::connect(self.http()?, secret)
     }
 }

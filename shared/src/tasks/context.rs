@@ -19,7 +19,7 @@ use crate::ports::{
 };
 use crate::secret_store::SecretStore;
 use crate::vendor_name::VendorName;
-use crate::vendors::{Vendor, VendorHttp, VendorSecret};
+use crate::vendors::{Vendor, VendorSecret};
 
 /// How long a warm process reuses the trust a vendor asked for. Cloudcraft
 /// and Skyhigh answer it from their API, the same for every account; reading
@@ -76,9 +76,7 @@ impl Context {
                 .notify_topic_arn
                 .as_ref()
                 .map(|topic| Arc::new(SnsTopic::new(&sdk, topic)) as Arc<dyn Notifier>),
-            vendors: Arc::new(HttpVendors::new(
-                VendorHttp::new()?.allowing_loopback_http(config.local_stack),
-            )),
+            vendors: Arc::new(HttpVendors::lazy(config.local_stack)),
         };
         Ok(Context::with_ports(config, ports))
     }

@@ -54,15 +54,10 @@ impl VendorHttp {
     /// The same client, verifying servers only against the CA
     /// certificate(s) in `pem` (a self-hosted vendor's own CA).
     pub fn trusting_only(&self, pem: &str) -> Result<VendorHttp> {
-        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-            .ok()
-            .filter(|certs| !certs.is_empty())
-            .ok_or_else(|| {
-                Error::config("`ca_pem` holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
-            })?;
+        let certs = crate::tls::parse_pem_bundle(pem)?;
         let (connect, request) = self.timeouts;
         Ok(VendorHttp {
-            client: Self::client(connect, request, Some(certs))?,
+            client: Self::client(connect, request, Some(&certs))?,
             ..self.clone()
         })
     }
@@ -70,16 +65,12 @@ impl VendorHttp {
     fn client(
         connect: Duration,
         request: Duration,
-        roots: Option<Vec<reqwest::Certificate>>,
+        only: Option<&[rustls::pki_types::CertificateDer<'static>]>,
     ) -> Result<reqwest::Client> {
-        // One TLS stack in the whole binary: the ring provider the AWS SDK
-        // client uses too. Installing it twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder();
-        if let Some(roots) = roots {
-            builder = builder.tls_certs_only(roots);
-        }
-        builder
+        // One TLS configuration in the whole binary (crate::tls): the ring
+        // provider and the system roots the AWS SDK client uses too.
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::client_config(only)?)
             .user_agent(concat!("vendorlink/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(connect)
             .timeout(request)
