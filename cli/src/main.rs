@@ -4,6 +4,7 @@
 
 mod backfill;
 mod deployment;
+mod doctor;
 mod reconcile;
 mod start;
 mod status;
@@ -152,6 +153,10 @@ enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Before the first account: check every enabled vendor's secret as an onboarding would, read
+    /// its trust parameters and make one read-only call to its API. Writes nothing. Exit status 2
+    /// when a vendor needs attention.
+    Doctor,
     /// Print the shell completion script (e.g. `vendorlink completions bash > /etc/bash_completion.d/vendorlink`).
     Completions {
         #[arg(value_enum)]
@@ -215,6 +220,7 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<Found> {
             completions(shell);
             Ok(Found::Nothing)
         }
+        Command::Doctor => doctor::run(&sdk, &deployment, format).await,
         Command::Status {
             account,
             vendor,

@@ -131,8 +131,20 @@ class CliOnLocalStackTest(unittest.TestCase):
 
     def test_backfill_redrive_reconcile_and_offboard_on_the_local_stack(self) -> None:
         a, b, c = self.accounts
+        # Before anything: every vendor's secret and credentials work.
+        doctor = json.loads(self.cli("doctor").stdout)
+        self.assertEqual({d["vendor"]: d["ok"] for d in doctor}, {v: True for v in VENDORS}, doctor)
         # RISKEN is down for the first backfill: every account's RISKEN fails.
         self.sandbox.control("POST", "faults", {"vendor": "risken", "status": 503, "count": 100000})
+        proc = self.cli("doctor", check=False)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual([d["vendor"] for d in json.loads(proc.stdout) if not d["ok"]], ["risken"])
+        # What the two doctor runs asked Cloudcraft and Skyhigh: not the backfill's.
+        doctor_calls = {
+            "cc-trust": self.sandbox.count("cloudcraft", "GET", "iamParameters"),
+            "cc-get": self.sandbox.count("cloudcraft", "GET", "/aws/account"),
+            "sky-trust": self.sandbox.count("skyhigh", "GET", "trustDetails"),
+        }
         out = self.backfill("--per-minute", "0")
         self.assertEqual((out["progress"]["failed"], out["progress"]["succeeded"], out["progress"]["batches"]),
                          (3, 0, 1), out)
@@ -146,10 +158,11 @@ class CliOnLocalStackTest(unittest.TestCase):
             for vendor in VENDORS:
                 self.assertEqual(states[(account, vendor)], "failed" if vendor == "risken" else "active")
         # The trust a vendor asks for is read once per warm process, not once per account.
-        self.assertEqual(self.sandbox.count("cloudcraft", "GET", "iamParameters"), 1)
-        self.assertEqual(self.sandbox.count("skyhigh", "GET", "trustDetails"), 1)
+        cc_trust = self.sandbox.count("cloudcraft", "GET", "iamParameters") - doctor_calls["cc-trust"]
+        self.assertEqual(cc_trust, 1)
+        self.assertEqual(self.sandbox.count("skyhigh", "GET", "trustDetails") - doctor_calls["sky-trust"], 1)
         # Cloudcraft's listing is read once for the batch; each account is one POST.
-        listings = self.sandbox.count("cloudcraft", "GET", "/aws/account") - 1
+        listings = self.sandbox.count("cloudcraft", "GET", "/aws/account") - doctor_calls["cc-get"] - cc_trust
         self.assertEqual((listings, self.sandbox.count("cloudcraft", "POST", "/aws/account")), (1, 3))
 
         # RISKEN is back. Redrive one account's RISKEN...

@@ -13,6 +13,7 @@
 
 pub mod backfill;
 pub mod context;
+pub mod doctor;
 pub mod heal;
 pub mod notify;
 pub mod offboard;

@@ -3,6 +3,7 @@
 //! timeout, an answer lost after the other side acted). No emulator.
 
 mod backfill;
+mod doctor;
 mod faults;
 mod heal;
 mod lifecycle;
