@@ -138,6 +138,10 @@ enum Command {
         /// Only these vendors (default: every enabled vendor).
         #[arg(long = "vendor")]
         vendors: Vec<VendorName>,
+        /// Follow the execution to its end and print each vendor's outcome (exit status 2 when
+        /// it failed).
+        #[arg(long)]
+        wait: bool,
     },
     /// Remove one account from the vendors and delete its trust roles.
     Offboard {
@@ -152,6 +156,10 @@ enum Command {
         /// Do it without asking (required when stdin is not a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Follow the execution to its end and print each vendor's outcome (exit status 2 when
+        /// it failed).
+        #[arg(long)]
+        wait: bool,
     },
     /// Before the first account: check every enabled vendor's secret as an onboarding would, read
     /// its trust parameters and make one read-only call to its API. Writes nothing. Exit status 2
@@ -295,15 +303,17 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<Found> {
                 .await?;
             Ok(Found::Nothing)
         }
-        Command::Redrive { account, vendors } => {
-            start::redrive(&sdk, &deployment, &account, &vendors, format).await?;
-            Ok(Found::Nothing)
-        }
+        Command::Redrive {
+            account,
+            vendors,
+            wait,
+        } => start::redrive(&sdk, &deployment, &account, &vendors, wait, format).await,
         Command::Offboard {
             account,
             vendors,
             keep_roles,
             yes,
+            wait,
         } => {
             confirm(
                 yes,
@@ -331,10 +341,10 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<Found> {
                 } else {
                     OffboardRoles::Delete
                 },
+                wait,
                 format,
             )
-            .await?;
-            Ok(Found::Nothing)
+            .await
         }
     }
 }

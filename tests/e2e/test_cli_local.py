@@ -200,9 +200,14 @@ class CliOnLocalStackTest(unittest.TestCase):
         # Offboarding while Stellar Cyber is down: the others are removed;
         # Stellar Cyber's claim is released as failed and `status` shows why.
         self.sandbox.control("POST", "faults", {"vendor": "stellarcyber", "status": 503, "count": 100000})
-        offboarding = json.loads(self.cli("offboard", "--yes", "--account", b).stdout)["execution_arn"]
-        final = self.wait_for([offboarding])[offboarding]
-        self.assertEqual(final["status"], "FAILED")
+        # --wait follows it to its end: exit status 2, each vendor's outcome.
+        proc = self.cli("offboard", "--yes", "--wait", "--account", b, check=False)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        waited = json.loads(proc.stdout)
+        self.assertEqual(waited["status"], "FAILED")
+        outcomes = {v["vendor"]: v["outcome"] for v in waited["result"]["vendors"]}
+        self.assertEqual(outcomes["stellarcyber"], "failed", waited)
+        self.assertEqual(set(outcomes), set(VENDORS), waited)
         entries = {e["vendor"]: e for e in json.loads(self.cli("status", "--account", b).stdout)}
         self.assertEqual(entries["stellarcyber"]["state"], "failed")
         self.assertRegex(entries["stellarcyber"]["last_error"], r"^offboarding failed: Retryable\.Unavailable")
