@@ -10,6 +10,7 @@ use vendorlink_shared::{Error, Result};
 pub struct Deployment {
     pub state_machine_arn: Option<String>,
     pub backfill_state_machine_arn: Option<String>,
+    pub reconcile_function: Option<String>,
     pub config: Config,
 }
 
@@ -32,9 +33,11 @@ impl Deployment {
         stack_name: &str,
         state_machine_arn: Option<String>,
         backfill_state_machine_arn: Option<String>,
+        reconcile_function: Option<String>,
         ledger_table: Option<String>,
     ) -> Result<Deployment> {
         let mut backfill = backfill_state_machine_arn;
+        let mut reconcile = reconcile_function;
         let mut vars: HashMap<String, String> = HashMap::new();
         let mut state_machine = state_machine_arn;
         let explicit = state_machine.is_some() && ledger_table.is_some();
@@ -62,6 +65,9 @@ impl Deployment {
                     (Some("BackfillStateMachineArn"), Some(v)) if backfill.is_none() => {
                         backfill = Some(v)
                     }
+                    (Some("ReconcileFunctionArn"), Some(v)) if reconcile.is_none() => {
+                        reconcile = Some(v)
+                    }
                     (Some("LedgerTableName"), Some(v)) => {
                         vars.insert("LEDGER_TABLE".into(), v);
                     }
@@ -85,6 +91,7 @@ impl Deployment {
         Ok(Deployment {
             state_machine_arn: state_machine,
             backfill_state_machine_arn: backfill,
+            reconcile_function: reconcile,
             config,
         })
     }
@@ -101,6 +108,14 @@ impl Deployment {
         self.backfill_state_machine_arn.as_deref().ok_or_else(|| {
             Error::config(
                 "no backfill state machine: pass --backfill-state-machine-arn or --stack-name of a deployed stack",
+            )
+        })
+    }
+
+    pub fn reconcile_function(&self) -> Result<&str> {
+        self.reconcile_function.as_deref().ok_or_else(|| {
+            Error::config(
+                "no reconcile function: pass --reconcile-function or --stack-name of a deployed stack (or run it here with --in-process)",
             )
         })
     }

@@ -35,6 +35,9 @@ struct Cli {
     /// The backfill state machine, instead of reading it from the stack.
     #[arg(long, global = true, env = "VENDORLINK_BACKFILL_STATE_MACHINE_ARN")]
     backfill_state_machine_arn: Option<String>,
+    /// The reconcile function (name or ARN), instead of reading it from the stack.
+    #[arg(long, global = true, env = "VENDORLINK_RECONCILE_FUNCTION")]
+    reconcile_function: Option<String>,
     /// The ledger table, instead of reading it from the stack.
     #[arg(long, global = true, env = "VENDORLINK_LEDGER_TABLE")]
     ledger_table: Option<String>,
@@ -101,7 +104,8 @@ enum Command {
         #[arg(long)]
         no_wait: bool,
     },
-    /// Check every onboarded account: roles against their spec, vendors' lists against the ledger.
+    /// Check every onboarded account: roles against their spec, vendors' lists against the ledger;
+    /// then what needs healing. The deployed reconcile function does it, with its own permissions.
     Reconcile {
         /// Only this account.
         #[arg(long)]
@@ -113,6 +117,10 @@ enum Command {
         /// event), failed items, items stuck for hours. Without it they are only shown.
         #[arg(long)]
         heal: bool,
+        /// Run it in this process with your own credentials (vendor secrets, the member role)
+        /// instead of the deployed function.
+        #[arg(long)]
+        in_process: bool,
     },
     /// Settle a registration left `unverified` (the vendor's answer to a create was lost and it
     /// cannot be asked): say whether the vendor's console shows it.
@@ -218,6 +226,7 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<Found> {
         &cli.stack_name,
         cli.state_machine_arn.clone(),
         cli.backfill_state_machine_arn.clone(),
+        cli.reconcile_function.clone(),
         cli.ledger_table.clone(),
     )
     .await?;
@@ -270,6 +279,7 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<Found> {
             account,
             repair,
             heal,
+            in_process,
         } => {
             let options = ReconcileOptions {
                 account,
@@ -285,7 +295,7 @@ async fn run(cli: Cli) -> vendorlink_shared::Result<Found> {
             } else {
                 HealMode::Report
             };
-            reconcile::run(&sdk, &deployment, &options, heal, format).await
+            reconcile::run(&sdk, &deployment, &options, heal, in_process, format).await
         }
         Command::ResolveUnverified {
             account,

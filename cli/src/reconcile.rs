@@ -3,6 +3,12 @@
 //! vendor no longer lists. Then what needs healing (with `--heal`, start
 //! the executions that fix it). `vendorlink resolve-unverified` settles what
 //! only a person can.
+//!
+//! By default the deployed reconcile function does the work, with its own
+//! permissions (the vendors' secrets, the member role): the operator needs
+//! only `lambda:InvokeFunction` on it. `--in-process` runs it here instead,
+//! with the operator's own credentials (for a stack too old to answer, or
+//! an organization whose report outgrows Lambda's 6 MB answer).
 
 use aws_config::SdkConfig;
 use vendorlink_shared::ports::aws::StateMachine;
@@ -20,21 +26,14 @@ pub async fn run(
     deployment: &Deployment,
     options: &ReconcileOptions,
     heal: HealMode,
+    in_process: bool,
     format: Format,
 ) -> Result<crate::Found> {
-    let ctx = Context::new(deployment.config.clone(), sdk.clone())?;
-    let reports = tasks::reconcile_all(&ctx, options).await?;
-    let state_machine = match heal {
-        HealMode::Start => Some(StateMachine::new(
-            aws_sdk_sfn::Client::new(sdk),
-            deployment.state_machine()?,
-        )),
-        HealMode::Report => None,
+    let (reports, findings) = if in_process {
+        here(sdk, deployment, options, heal).await?
+    } else {
+        through_function(sdk, deployment, options, heal).await?
     };
-    let executions = state_machine
-        .as_ref()
-        .map(|s| s as &dyn vendorlink_shared::ports::Executions);
-    let findings = tasks::heal(&ctx, options.account.as_ref(), heal, executions).await?;
     // Exit status 2 for scripts: something drifted, could not be checked,
     // or needs healing (even when --repair or --heal acted on it).
     let found = if findings.is_empty()
@@ -57,6 +56,97 @@ pub async fn run(
     print!("{}", render(&reports, format));
     print!("{}", render_heal(&findings));
     Ok(found)
+}
+
+/// The reconcile, run in this process with the operator's credentials.
+async fn here(
+    sdk: &SdkConfig,
+    deployment: &Deployment,
+    options: &ReconcileOptions,
+    heal: HealMode,
+) -> Result<(Vec<DriftReport>, Vec<HealFinding>)> {
+    let ctx = Context::new(deployment.config.clone(), sdk.clone())?;
+    let reports = tasks::reconcile_all(&ctx, options).await?;
+    let state_machine = match heal {
+        HealMode::Start => Some(StateMachine::new(
+            aws_sdk_sfn::Client::new(sdk),
+            deployment.state_machine()?,
+        )),
+        HealMode::Report => None,
+    };
+    let executions = state_machine
+        .as_ref()
+        .map(|s| s as &dyn vendorlink_shared::ports::Executions);
+    let findings = tasks::heal(&ctx, options.account.as_ref(), heal, executions).await?;
+    Ok((reports, findings))
+}
+
+/// The reconcile, run by the deployed reconcile function (one synchronous
+/// invocation, never retried: it may repair; up to its 15-minute timeout).
+async fn through_function(
+    sdk: &SdkConfig,
+    deployment: &Deployment,
+    options: &ReconcileOptions,
+    heal: HealMode,
+) -> Result<(Vec<DriftReport>, Vec<HealFinding>)> {
+    use vendorlink_shared::tasks::reconcile::{OperatorRequest, ReconcileMode};
+    let function = deployment.reconcile_function()?;
+    let request = OperatorRequest {
+        account: options.account.clone(),
+        repair: options.mode == ReconcileMode::Repair,
+        heal: heal == HealMode::Start,
+    };
+    let payload = serde_json::to_vec(&serde_json::json!({ "reconcile": request }))
+        .map_err(|e| vendorlink_shared::Error::bad_input(format!("encoding the request: {e}")))?;
+    let once = aws_sdk_lambda::config::Builder::from(sdk)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .operation_attempt_timeout(std::time::Duration::from_secs(905))
+                .operation_timeout(std::time::Duration::from_secs(905))
+                .build(),
+        );
+    let lambda = aws_sdk_lambda::Client::from_conf(once.build());
+    let out = lambda
+        .invoke()
+        .function_name(function)
+        .payload(aws_sdk_lambda::primitives::Blob::new(payload))
+        .send()
+        .await
+        .map_err(|e| {
+            vendorlink_shared::aws::aws_error(
+                &format!(
+                    "invoking the reconcile function {function} (or run it here with --in-process)"
+                ),
+                e,
+            )
+        })?;
+    let body = out.payload().map(|b| b.as_ref()).unwrap_or_default();
+    let answer: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    if let Some(kind) = out.function_error() {
+        return Err(vendorlink_shared::Error::config(format!(
+            "the reconcile function {function} failed ({kind}): {} {}",
+            answer["errorType"].as_str().unwrap_or_default(),
+            answer["errorMessage"].as_str().unwrap_or_default()
+        )));
+    }
+    let drift = parse_part(&answer, "drift", function)?;
+    let heal = parse_part(&answer, "heal", function)?;
+    Ok((drift, heal))
+}
+
+fn parse_part<T: serde::de::DeserializeOwned>(
+    answer: &serde_json::Value,
+    what: &str,
+    function: &str,
+) -> Result<T> {
+    serde_json::from_value(answer[what].clone()).map_err(|e| {
+        vendorlink_shared::Error::config(format!(
+            "the reconcile function {function} answered no `{what}` report ({e}): is the stack older \
+             than this CLI? (--in-process runs it here)"
+        ))
+    })
 }
 
 pub async fn resolve_unverified(

@@ -57,7 +57,7 @@ class CliOnLocalStackTest(unittest.TestCase):
         self.stack_log = open(Path(self.work.name) / "stack.log", "w")  # noqa: SIM115 (closed in cleanup)
         self.stack = subprocess.Popen(
             [str(ROOT / "local/with-functions"), "--sfn", "sh", "-c",
-             f'env | grep -E "^(AWS_ENDPOINT_URL_SFN|VENDORLINK_STATE_MACHINE_ARN|VENDORLINK_BACKFILL_STATE_MACHINE_ARN|VENDORLINK_LEDGER_TABLE|NOTIFY_TOPIC_ARN|VENDORS)=" > "{ready}.tmp"'
+             f'env | grep -E "^(AWS_ENDPOINT_URL_SFN|AWS_ENDPOINT_URL_LAMBDA|VENDORLINK_RECONCILE_FUNCTION|VENDORLINK_STATE_MACHINE_ARN|VENDORLINK_BACKFILL_STATE_MACHINE_ARN|VENDORLINK_LEDGER_TABLE|NOTIFY_TOPIC_ARN|VENDORS)=" > "{ready}.tmp"'
              f' && mv "{ready}.tmp" "{ready}" && exec sleep 3600'],
             env=self.env, stdout=subprocess.DEVNULL, stderr=self.stack_log)
         self.addCleanup(self.stop_stack)

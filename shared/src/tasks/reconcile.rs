@@ -239,3 +239,51 @@ pub async fn reconcile_all(ctx: &Context, options: &ReconcileOptions) -> Result<
     }
     Ok(reports)
 }
+
+/// `vendorlink reconcile` through the deployed reconcile function:
+/// `{"reconcile": {"account": "...", "repair": true, "heal": true}}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorRequest {
+    /// Only this account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
+    /// Fix what drifted.
+    #[serde(default)]
+    pub repair: bool,
+    /// Start the executions that heal what was found.
+    #[serde(default)]
+    pub heal: bool,
+}
+
+/// The run an operator asked for: the drift (repaired with `repair`), then
+/// what needs healing (started with `heal`, on `executions`). Publishes
+/// nothing: the operator reads the answer.
+pub async fn operator_run(
+    ctx: &Context,
+    request: &OperatorRequest,
+    executions: Option<&dyn crate::ports::Executions>,
+) -> Result<(Vec<DriftReport>, Vec<super::HealFinding>)> {
+    let options = ReconcileOptions {
+        account: request.account.clone(),
+        mode: if request.repair {
+            ReconcileMode::Repair
+        } else {
+            ReconcileMode::Report
+        },
+        notify: false,
+    };
+    let mode = if request.heal {
+        if executions.is_none() {
+            return Err(crate::error::Error::config(
+                "healing was asked for, but the function has no STATE_MACHINE_ARN to start executions on",
+            ));
+        }
+        super::HealMode::Start
+    } else {
+        super::HealMode::Report
+    };
+    let drift = reconcile_all(ctx, &options).await?;
+    let heal = super::heal(ctx, request.account.as_ref(), mode, executions).await?;
+    Ok((drift, heal))
+}
