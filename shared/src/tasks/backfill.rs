@@ -21,7 +21,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use tracing::{info, instrument};
+use tracing::{info, instrument, warn};
 
 use crate::contract::{execution_name, DirectRequest, Unlisted};
 use crate::error::{Error, Result, ResultExt, Step};
@@ -269,44 +269,60 @@ pub async fn plan_accounts(
     }
     planned.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     if unlisted_hints {
-        mark_unlisted(ctx, &mut planned, &ledger).await?;
+        mark_unlisted(ctx, &mut planned, &ledger).await;
     }
     Ok(planned)
 }
 
 /// Reads, once, the listing of every enabled vendor that lists in one
-/// request, and marks each planned account it lacks.
+/// request, and marks each planned account it lacks. The marks only save
+/// requests: a vendor whose secret or listing fails gets none (each
+/// registration then looks the account up itself), and the batch goes on.
 async fn mark_unlisted(
     ctx: &Context,
     planned: &mut [PlannedAccount],
     ledger: &HashMap<(&AccountId, VendorName), &LedgerEntry>,
-) -> Result<()> {
+) {
     for vendor in ctx.config.vendors.iter().copied() {
         if !planned.iter().any(|p| p.vendors.contains(&vendor)) {
             continue;
         }
-        // The client and the role's name only: the trust parameters are
-        // not needed to read a listing.
-        let client = ctx.vendor(vendor).await?;
-        if !client.lists_in_one_request() {
-            continue;
-        }
-        let role_name = ctx.role_name(vendor).await?;
-        for account in planned.iter_mut().filter(|p| p.vendors.contains(&vendor)) {
-            let registration = AccountToRegister {
-                account_id: account.account_id.clone(),
-                account_name: account.account_name.clone(),
-                role_arn: format!("arn:aws:iam::{}:role/{role_name}", account.account_id),
-                unlisted: false,
-            };
-            if client.is_registered(&registration).await? == Some(false) {
-                account.unlisted.push(Unlisted {
-                    vendor,
-                    attempts: ledger
-                        .get(&(&account.account_id, vendor))
-                        .map_or(0, |e| e.attempts),
-                });
+        if let Err(e) = mark_vendor(ctx, vendor, planned, ledger).await {
+            warn!(vendor = %vendor, error = %e, "no listing for this batch: each registration looks the account up");
+            for account in planned.iter_mut() {
+                account.unlisted.retain(|u| u.vendor != vendor);
             }
+        }
+    }
+}
+
+async fn mark_vendor(
+    ctx: &Context,
+    vendor: VendorName,
+    planned: &mut [PlannedAccount],
+    ledger: &HashMap<(&AccountId, VendorName), &LedgerEntry>,
+) -> Result<()> {
+    // The client and the role's name only: the trust parameters are not
+    // needed to read a listing.
+    let client = ctx.vendor(vendor).await?;
+    if !client.lists_in_one_request() {
+        return Ok(());
+    }
+    let role_name = ctx.role_name(vendor).await?;
+    for account in planned.iter_mut().filter(|p| p.vendors.contains(&vendor)) {
+        let registration = AccountToRegister {
+            account_id: account.account_id.clone(),
+            account_name: account.account_name.clone(),
+            role_arn: format!("arn:aws:iam::{}:role/{role_name}", account.account_id),
+            unlisted: false,
+        };
+        if client.is_registered(&registration).await? == Some(false) {
+            account.unlisted.push(Unlisted {
+                vendor,
+                attempts: ledger
+                    .get(&(&account.account_id, vendor))
+                    .map_or(0, |e| e.attempts),
+            });
         }
     }
     Ok(())
@@ -391,7 +407,7 @@ async fn plan(ctx: &Context, request: PlanRequest, now: u64) -> Result<Batch> {
         .iter()
         .map(|e| ((&e.account, e.vendor), e))
         .collect();
-    mark_unlisted(ctx, &mut planned, &ledger).await?;
+    mark_unlisted(ctx, &mut planned, &ledger).await;
 
     // Starts `60 / per_minute` seconds apart, the first one gap after now
     // (the listing just read counts against the same budget).

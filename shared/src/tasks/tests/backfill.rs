@@ -320,3 +320,23 @@ async fn options_out_of_range_are_refused_before_anything_is_read() {
         f.fakes.faults.calls()
     );
 }
+
+#[tokio::test]
+async fn a_listing_that_fails_only_costs_the_batch_its_shortcut() {
+    let (f, _) = org_of(2);
+    f.fakes.faults.inject_nth(
+        "vendor.is_registered",
+        1,
+        Fault::Error(crate::error::ErrorKind::Unavailable),
+    );
+    let batch = first_batch(&f, BackfillOptions::default()).await;
+    assert_eq!(batch.accounts.len(), 3);
+    assert!(
+        batch.accounts.iter().all(|a| a.request.unlisted.is_empty()),
+        "no account may keep a mark from a listing read halfway"
+    );
+    // Each registration then looks the account up itself.
+    let request = serde_json::to_value(&batch.accounts[0].request).unwrap();
+    register_from(&f, &request, "backfill-1").await.unwrap();
+    assert_eq!(f.fakes.vendors.vendor(CC).lookups_skipped(), 0);
+}
