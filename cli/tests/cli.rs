@@ -82,24 +82,8 @@ async fn org_with_accounts(n: usize) -> Org {
             .unwrap();
         accounts.push(status.account_id.unwrap().parse().unwrap());
     }
-    let state_machine = aws_sdk_sfn::Client::new(&sdk)
-        .create_state_machine()
-        .name("vendorlink")
-        .definition(json!({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}).to_string())
-        .role_arn(format!("arn:aws:iam::{management}:role/sfn"))
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
-    let backfill = aws_sdk_sfn::Client::new(&sdk)
-        .create_state_machine()
-        .name("vendorlink-backfill")
-        .definition(json!({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}).to_string())
-        .role_arn(format!("arn:aws:iam::{management}:role/sfn"))
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
+    let state_machine = state_machine(&sdk, &management, "vendorlink").await;
+    let backfill = state_machine(&sdk, &management, "vendorlink-backfill").await;
     let ledger = Ledger::new(aws_sdk_dynamodb::Client::new(&sdk), "ledger");
     ledger.ensure_table().await.unwrap();
     Org {
@@ -111,6 +95,19 @@ async fn org_with_accounts(n: usize) -> Org {
         backfill,
         ledger,
     }
+}
+
+/// A state machine in the emulator (moto records executions, runs nothing).
+async fn state_machine(sdk: &SdkConfig, management: &str, name: &str) -> String {
+    aws_sdk_sfn::Client::new(sdk)
+        .create_state_machine()
+        .name(name)
+        .definition(json!({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}).to_string())
+        .role_arn(format!("arn:aws:iam::{management}:role/sfn"))
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
 }
 
 impl Org {

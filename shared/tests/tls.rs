@@ -166,6 +166,22 @@ async fn call(port: u16, ca_pem: Option<&str>) -> vendorlink_shared::Result<Opti
         .await
 }
 
+/// An STS call to the https server on `port`: its error (the server is not STS).
+async fn sts_at(
+    sdk: &aws_config::SdkConfig,
+    port: u16,
+) -> aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError>
+{
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(sdk)
+            .endpoint_url(format!("https://127.0.0.1:{port}"))
+            .region(aws_sdk_sts::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::for_tests())
+            .build(),
+    );
+    sts.get_caller_identity().send().await.unwrap_err()
+}
+
 fn tls_failure(message: &str) -> bool {
     let m = message.to_lowercase();
     m.contains("certificate") || m.contains("tls") || m.contains("connect") || m.contains("sending")
@@ -186,27 +202,13 @@ async fn the_sdk_and_the_vendors_trust_the_one_root_store_and_a_vendor_ca_replac
     // The AWS SDK completes the handshake with the system store: the call
     // fails only on the answer, which is not STS's.
     let sdk = vendorlink_shared::aws::load_sdk_config().await;
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(&sdk)
-            .endpoint_url(format!("https://127.0.0.1:{system_port}"))
-            .region(aws_sdk_sts::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sts::config::Credentials::for_tests())
-            .build(),
-    );
-    let err = sts.get_caller_identity().send().await.unwrap_err();
+    let err = sts_at(&sdk, system_port).await;
     assert!(
         !matches!(err, aws_sdk_sts::error::SdkError::DispatchFailure(_)),
         "the SDK did not complete the handshake: {err:?}"
     );
     // ...and refuses a server of a CA the store does not hold.
-    let other = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(&sdk)
-            .endpoint_url(format!("https://127.0.0.1:{vendor_port}"))
-            .region(aws_sdk_sts::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sts::config::Credentials::for_tests())
-            .build(),
-    );
-    let err = other.get_caller_identity().send().await.unwrap_err();
+    let err = sts_at(&sdk, vendor_port).await;
     assert!(
         matches!(err, aws_sdk_sts::error::SdkError::DispatchFailure(_)),
         "the SDK trusted a CA outside the store: {err:?}"

@@ -4,8 +4,6 @@
 
 use std::collections::HashSet;
 
-use serde_json::json;
-
 use super::*;
 use crate::contract::{Outcome, Unlisted};
 use crate::fakes::{FakeVendorBehaviour, Fault};
@@ -52,28 +50,27 @@ async fn first_batch(f: &Fixture, options: BackfillOptions) -> Batch {
     .unwrap()
 }
 
-/// The work item the onboarding execution started from `request` makes
-/// for `vendor`, as the state machine's ItemSelector passes it on.
-async fn item_from(
+/// The Plan state again, after a batch ended with `last`.
+async fn next_batch(
     f: &Fixture,
-    request: &Value,
-    vendor: VendorName,
-    execution: &str,
-) -> VendorItem {
-    let resolved = tasks::resolve_account(&f.ctx, request).await.unwrap();
-    let work = resolved
-        .items
-        .into_iter()
-        .find(|i| i.vendor == vendor)
-        .unwrap();
-    serde_json::from_value(json!({"action": work.action, "account": work.account,
-        "vendor": work.vendor, "keep_roles": work.keep_roles,
-        "unlisted_after": work.unlisted_after, "execution": execution}))
+    options: &BackfillOptions,
+    batch: &Batch,
+    last: Vec<BatchResult>,
+) -> Batch {
+    plan_batch(
+        &f.ctx,
+        PlanRequest {
+            options: options.clone(),
+            progress: Some(batch.progress.clone()),
+            last_batch: last,
+        },
+    )
+    .await
     .unwrap()
 }
 
 async fn register_from(f: &Fixture, request: &Value, execution: &str) -> crate::Result<VendorItem> {
-    let item = item_from(f, request, CC, execution).await;
+    let item = f.item_from(request, CC, execution).await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
     tasks::register_account(&f.ctx, item).await
 }
@@ -135,7 +132,7 @@ async fn a_retry_after_a_lost_answer_looks_the_account_up_and_creates_nothing_tw
     let (f, _) = org_of(0);
     let batch = first_batch(&f, BackfillOptions::default()).await;
     let request = serde_json::to_value(&batch.accounts[0].request).unwrap();
-    let item = item_from(&f, &request, CC, "backfill-1").await;
+    let item = f.item_from(&request, CC, "backfill-1").await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await.unwrap();
     f.fakes.faults.inject("vendor.register", Fault::LostAnswer);
     tasks::register_account(&f.ctx, item.clone())
@@ -202,16 +199,7 @@ async fn batches_are_paced_and_the_loop_ends_with_the_outcomes_counted() {
                 result: "succeeded".into(),
             });
         }
-        batch = plan_batch(
-            &f.ctx,
-            PlanRequest {
-                options: options.clone(),
-                progress: Some(batch.progress.clone()),
-                last_batch: last,
-            },
-        )
-        .await
-        .unwrap();
+        batch = next_batch(&f, &options, &batch, last).await;
     }
     assert_eq!(rounds, 3);
     assert_eq!(seen, ids, "every account once, in order");
@@ -240,7 +228,7 @@ async fn register_from_vendor(
     vendor: VendorName,
     execution: &str,
 ) -> crate::Result<VendorItem> {
-    let item = item_from(f, request, vendor, execution).await;
+    let item = f.item_from(request, vendor, execution).await;
     let item = tasks::ensure_trust_role(&f.ctx, item).await?;
     tasks::register_account(&f.ctx, item).await
 }
@@ -266,16 +254,7 @@ async fn a_batch_whose_executions_never_touched_the_ledger_is_not_planned_foreve
                 result: "already_started".into(),
             })
             .collect();
-        batch = plan_batch(
-            &f.ctx,
-            PlanRequest {
-                options: options.clone(),
-                progress: Some(batch.progress.clone()),
-                last_batch: last,
-            },
-        )
-        .await
-        .unwrap();
+        batch = next_batch(&f, &options, &batch, last).await;
     }
     assert!(batch.progress.batches <= 3);
 }

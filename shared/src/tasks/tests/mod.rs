@@ -117,14 +117,21 @@ impl Fixture {
             Action::Offboard => json!({"accountId": self.account, "action": "offboard"}),
             _ => json!({"accountId": self.account}),
         };
-        let resolved = tasks::resolve_account(&self.ctx, &input).await.unwrap();
+        self.item_from(&input, vendor, execution).await
+    }
+
+    /// The work item for `vendor` of the execution started with `input`, as
+    /// the state machine's ItemSelector passes it on.
+    async fn item_from(&self, input: &Value, vendor: VendorName, execution: &str) -> VendorItem {
+        let resolved = tasks::resolve_account(&self.ctx, input).await.unwrap();
         let work = resolved
             .items
             .into_iter()
             .find(|i| i.vendor == vendor)
             .unwrap();
         serde_json::from_value(json!({"action": work.action, "account": work.account,
-            "vendor": work.vendor, "keep_roles": work.keep_roles, "execution": execution}))
+            "vendor": work.vendor, "keep_roles": work.keep_roles,
+            "unlisted_after": work.unlisted_after, "execution": execution}))
         .unwrap()
     }
 
