@@ -82,8 +82,8 @@ async fn org_with_accounts(n: usize) -> Org {
             .unwrap();
         accounts.push(status.account_id.unwrap().parse().unwrap());
     }
-    let state_machine = state_machine(&sdk, &management, "vendorlink").await;
-    let backfill = state_machine(&sdk, &management, "vendorlink-backfill").await;
+    let backfill = create_state_machine(&sdk, &management, "vendorlink-backfill").await;
+    let state_machine = create_state_machine(&sdk, &management, "vendorlink").await;
     let ledger = Ledger::new(aws_sdk_dynamodb::Client::new(&sdk), "ledger");
     ledger.ensure_table().await.unwrap();
     Org {
@@ -98,7 +98,7 @@ async fn org_with_accounts(n: usize) -> Org {
 }
 
 /// A state machine in the emulator (moto records executions, runs nothing).
-async fn state_machine(sdk: &SdkConfig, management: &str, name: &str) -> String {
+async fn create_state_machine(sdk: &SdkConfig, management: &str, name: &str) -> String {
     aws_sdk_sfn::Client::new(sdk)
         .create_state_machine()
         .name(name)
