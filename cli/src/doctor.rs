@@ -65,7 +65,7 @@ mod tests {
                 secret: "ok".into(),
                 trust: "role cloudcraft trusts arn:aws:iam::968898580625:root with an external ID"
                     .into(),
-                api: "listed its registrations: the credentials work".into(),
+                api: "answered a read-only lookup: the credentials work".into(),
             },
             VendorCheck {
                 vendor: VendorName::Skyhigh,

@@ -1,6 +1,8 @@
 //! `vendorlink`: the admin command line. It reads the ledger and the
-//! organization, and starts state machine executions; all the work itself is
-//! done by the deployed state machine.
+//! organization, starts the deployed state machines (onboarding, offboarding,
+//! backfill) and follows them, and invokes the deployed reconcile function:
+//! the work itself runs in AWS. `doctor`, `resolve-unverified` and
+//! `reconcile --in-process` run here with the operator's credentials.
 
 mod backfill;
 mod deployment;
@@ -88,7 +90,8 @@ enum Command {
         /// Print the plan and start nothing.
         #[arg(long)]
         dry_run: bool,
-        /// At most this many onboardings running at once (default 40).
+        /// At most this many onboardings running (or waiting for their turn) at once (default 200;
+        /// the pace holds only while places are free).
         #[arg(long)]
         max_concurrent: Option<u32>,
         /// Start at most this many onboardings a minute (0: no pacing). Default: 18 when Cloudcraft
@@ -192,7 +195,9 @@ fn completions(shell: clap_complete::Shell) {
 }
 
 /// Exit status when the command worked and found something to act on:
-/// drift, accounts to heal (reconcile). 1 is an error; 0 all clear.
+/// drift or accounts to heal (reconcile), failed onboardings (backfill), a
+/// vendor that needs attention (doctor), an execution that failed (--wait).
+/// 1 is an error; 0 all clear.
 const FOUND: u8 = 2;
 
 /// What a command that worked found.

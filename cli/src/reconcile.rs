@@ -131,6 +131,12 @@ async fn through_function(
             answer["errorMessage"].as_str().unwrap_or_default()
         )));
     }
+    if answer["operator"] != serde_json::Value::Bool(true) {
+        return Err(vendorlink_shared::Error::config(format!(
+            "the reconcile function {function} is older than this CLI and ran its scheduled \
+             reconcile instead: deploy this release, or run it here with --in-process"
+        )));
+    }
     let drift = parse_part(&answer, "drift", function)?;
     let heal = parse_part(&answer, "heal", function)?;
     Ok((drift, heal))

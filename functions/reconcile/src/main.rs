@@ -54,7 +54,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     .map(|s| s as &dyn vendorlink_shared::ports::Executions);
                 let (drift, heal) =
                     tasks::reconcile::operator_run(&ctx, &request, executions).await?;
-                return Ok(json!({"drift": drift, "heal": heal}));
+                // `operator` tells the CLI this function understood the
+                // request (an older one would have run the scheduled reconcile).
+                return Ok(json!({"operator": true, "drift": drift, "heal": heal}));
             }
             // The backfill state machine's Plan state: the next batch.
             if let Some(request) = input.get("backfill") {

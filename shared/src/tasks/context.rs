@@ -110,15 +110,13 @@ impl Context {
         Ok(self.secrets.load(vendor).await?.role_template().name)
     }
 
-    pub(crate) async fn vendor_and_role(
+    /// The secret's role template, refused when it names the member role or
+    /// a managed policy beyond the allow-list.
+    pub(crate) fn checked_template(
         &self,
         vendor: VendorName,
-        read: SecretRead,
-    ) -> Result<(Arc<dyn Vendor>, RoleSpec)> {
-        let secret = match read {
-            SecretRead::EnsureExternalId => self.secrets.load_with_external_id(vendor).await?,
-            SecretRead::AsStored => self.secrets.load(vendor).await?,
-        };
+        secret: &VendorSecret,
+    ) -> Result<crate::policy::RoleTemplate> {
         let template = secret.role_template();
         if template
             .name
@@ -144,6 +142,19 @@ impl Context {
             ))
             .for_vendor(vendor));
         }
+        Ok(template)
+    }
+
+    pub(crate) async fn vendor_and_role(
+        &self,
+        vendor: VendorName,
+        read: SecretRead,
+    ) -> Result<(Arc<dyn Vendor>, RoleSpec)> {
+        let secret = match read {
+            SecretRead::EnsureExternalId => self.secrets.load_with_external_id(vendor).await?,
+            SecretRead::AsStored => self.secrets.load(vendor).await?,
+        };
+        let template = self.checked_template(vendor, &secret)?;
         let cached = self.cached_trust(vendor, &secret);
         let expected = secret.common().expected_principal.clone();
         let client = self.vendors.connect(secret.clone())?;

@@ -62,6 +62,11 @@ async fn check(ctx: &Context, vendor: VendorName) -> VendorCheck {
     let awaiting_external_id =
         vendor.profile().writes_back_secret() && secret.external_id().is_none();
     let client = if awaiting_external_id {
+        // The checks that need no trust: the role's name and policies.
+        if let Err(e) = ctx.checked_template(vendor, &secret) {
+            report.secret = e.to_string();
+            return report;
+        }
         report.trust = "external ID not generated yet: the first onboarding generates it and \
                         writes it back to the secret"
             .into();
@@ -104,7 +109,7 @@ async fn check(ctx: &Context, vendor: VendorName) -> VendorCheck {
     };
     match client.is_registered(&probe).await {
         Ok(Some(_)) => {
-            report.api = "listed its registrations: the credentials work".into();
+            report.api = "answered a read-only lookup: the credentials work".into();
             report.ok = true;
         }
         Ok(None) => {

@@ -10,6 +10,10 @@
 //! - [`record`] (record-outcome): ledger, account tags, summary.
 //! - [`notify`]: the texts people read, published through the notifier.
 //! - [`reconcile`]: the scheduled (and CLI) drift check and repair.
+//! - [`heal`]: what no event and no running execution will finish.
+//! - [`backfill`]: the backfill state machine's Plan state (batches of
+//!   existing accounts, paced) and `vendorlink backfill --dry-run`.
+//! - [`doctor`]: `vendorlink doctor`, every vendor checked, nothing written.
 
 pub mod backfill;
 pub mod context;

@@ -20,7 +20,7 @@ async fn every_vendor_is_checked_and_nothing_is_written() {
     assert!(by(VendorName::Datatheorem)
         .api
         .contains("no read-only call"));
-    assert!(by(VendorName::Cloudcraft).api.contains("listed"));
+    assert!(by(VendorName::Cloudcraft).api.contains("read-only lookup"));
     assert!(by(VendorName::Cloudcraft)
         .trust
         .contains("with an external ID"));
@@ -77,4 +77,15 @@ async fn a_bad_secret_and_a_failing_api_are_reported_per_vendor() {
         .collect();
     assert_eq!(failed, vec!["cloudcraft"], "{checks:?}");
     assert!(by(VendorName::Stellarcyber).ok);
+}
+
+#[tokio::test]
+async fn a_role_template_beyond_the_allow_list_is_refused_even_before_the_external_id_exists() {
+    let f = fixture(&[VendorName::Risken]);
+    let mut doc = secret_document(VendorName::Risken);
+    doc["managed_policies"] = json!(["arn:aws:iam::aws:policy/AdministratorAccess"]);
+    f.fakes.secrets.put(VendorName::Risken, doc);
+    let checks = check_vendors(&f.ctx).await;
+    assert!(!checks[0].ok);
+    assert!(checks[0].secret.contains("allow-list"), "{:?}", checks[0]);
 }
