@@ -3,6 +3,7 @@
 //! fake in [`crate::fakes`] for unit tests of the tasks' decisions.
 
 pub mod aws;
+pub mod lazy;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -14,6 +14,7 @@ use crate::member_iam::RoleSpec;
 use crate::org::Organization;
 use crate::policy::{TrustParameters, TrustPrincipal};
 use crate::ports::aws::{AssumedMemberAccounts, HttpVendors, SnsTopic};
+use crate::ports::lazy::Lazy;
 use crate::ports::{
     LedgerStore, MemberAccounts, Notifier, OrgDirectory, Ports, SecretSource, VendorConnector,
 };
@@ -61,21 +62,33 @@ impl Context {
     /// The tasks on AWS: DynamoDB, Organizations, Secrets Manager, STS and
     /// IAM, SNS, and the vendors over HTTP.
     pub fn new(config: Config, sdk: SdkConfig) -> Result<Context> {
+        // Each client is built on its port's first call (ports::lazy).
+        let (table, prefix, member_role) = (
+            config.ledger_table.clone(),
+            config.secret_prefix.clone(),
+            config.member_role_name.clone(),
+        );
         let ports = Ports {
-            ledger: Arc::new(Ledger::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                config.ledger_table.clone(),
-            )),
-            org: Arc::new(Organization::new(aws_sdk_organizations::Client::new(&sdk))),
-            secrets: Arc::new(SecretStore::new(
-                aws_sdk_secretsmanager::Client::new(&sdk),
-                config.secret_prefix.clone(),
-            )),
-            members: Arc::new(AssumedMemberAccounts::new(&sdk, &config.member_role_name)),
-            notifier: config
-                .notify_topic_arn
-                .as_ref()
-                .map(|topic| Arc::new(SnsTopic::new(&sdk, topic)) as Arc<dyn Notifier>),
+            ledger: Lazy::new({
+                let sdk = sdk.clone();
+                move || Ledger::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone())
+            }),
+            org: Lazy::new({
+                let sdk = sdk.clone();
+                move || Organization::new(aws_sdk_organizations::Client::new(&sdk))
+            }),
+            secrets: Lazy::new({
+                let sdk = sdk.clone();
+                move || SecretStore::new(aws_sdk_secretsmanager::Client::new(&sdk), prefix.clone())
+            }),
+            members: Lazy::new({
+                let sdk = sdk.clone();
+                move || AssumedMemberAccounts::new(&sdk, &member_role)
+            }),
+            notifier: config.notify_topic_arn.clone().map(|topic| {
+                let sdk = sdk.clone();
+                Lazy::new(move || SnsTopic::new(&sdk, &topic)) as Arc<dyn Notifier>
+            }),
             vendors: Arc::new(HttpVendors::lazy(config.local_stack)),
         };
         Ok(Context::with_ports(config, ports))
