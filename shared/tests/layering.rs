@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["registry"],
     &["ids", "vendor_name"],
     &["error"],
+    &["tls"],
     &["secret", "aws"],
     &["config", "policy"],
     &["vendors"],
