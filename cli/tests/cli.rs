@@ -303,7 +303,21 @@ async fn status_redrive_and_offboard() {
     let account = &org.accounts[0];
     org.mark(account, VendorName::Cloudcraft, true).await;
 
-    let (ok, table, _) = org.cli(&["status"]);
+    // The organization as a matrix; --state keeps the accounts in that state.
+    let (ok, matrix, _) = org.cli(&["status"]);
+    assert!(ok);
+    assert!(
+        matrix.starts_with("ACCOUNT       CLOUDCRAFT  RISKEN"),
+        "{matrix}"
+    );
+    assert!(
+        matrix.contains(&format!("{account}  FAIL        .")),
+        "{matrix}"
+    );
+    let (ok, active, _) = org.cli(&["status", "--state", "active"]);
+    assert!(ok && active.starts_with("No account matches"), "{active}");
+    // --detail: a row per registration.
+    let (ok, table, _) = org.cli(&["status", "--detail"]);
     assert!(ok);
     assert!(table.starts_with("ACCOUNT "), "{table}");
     assert!(
